@@ -1,0 +1,75 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Observability.AspNetCore;
+using Observability.AspNetCore.Hosting;
+using Observability.AspNetCore.Logging;
+using Observability.AspNetCore.RequestId;
+using Serilog.Extensions.Logging;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>Registers Observability.AspNetCore on a host builder.</summary>
+public static class ObservabilityHostingExtensions
+{
+    /// <summary>
+    /// Adds request IDs, structured JSON logs (Serilog as the app's only logging provider, compact CLEF on stdout) and
+    /// the services <c>app.UseObservability()</c> needs. Binds the <c>Observability</c> configuration section and
+    /// validates it at startup; <paramref name="configure"/> runs after binding.
+    /// </summary>
+    /// <typeparam name="TBuilder">The host builder, e.g. <c>WebApplicationBuilder</c>.</typeparam>
+    /// <param name="builder">The host builder.</param>
+    /// <param name="configure">Optional changes to the bound options.</param>
+    /// <returns>The same builder.</returns>
+    public static TBuilder AddObservability<TBuilder>(this TBuilder builder, Action<ObservabilityOptions>? configure = null)
+        where TBuilder : IHostApplicationBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        if (services.Any(static d => d.ServiceType == typeof(ObservabilityMarker)))
+        {
+            throw new InvalidOperationException("AddObservability() was called twice. Call it once; pass a delegate to it to change options in code.");
+        }
+
+        services.AddSingleton<ObservabilityMarker>();
+
+        var options = services.AddOptions<ObservabilityOptions>()
+            .Bind(builder.Configuration.GetSection(ObservabilityOptions.SectionName), static b => b.ErrorOnUnknownConfiguration = true);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        options.ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, ObservabilityOptionsValidator>());
+        services.AddHttpContextAccessor();
+
+        AddLogging(builder);
+
+        services.TryAddTransient<RequestIdPropagationHandler>();
+        services.ConfigureHttpClientDefaults(static b => b.AddHttpMessageHandler<RequestIdPropagationHandler>());
+        return builder;
+    }
+
+    private static void AddLogging(IHostApplicationBuilder builder)
+    {
+        // Serilog is the only provider: no Console provider printing plain text beside the JSON, and one place for
+        // levels (the "Serilog" section), so the "Logging" section's filter rules are cleared.
+        builder.Logging.ClearProviders();
+        builder.Logging.Configure(static o => o.ActivityTrackingOptions = ActivityTrackingOptions.None);
+        builder.Services.PostConfigure<LoggerFilterOptions>(static o =>
+        {
+            o.Rules.Clear();
+            o.MinLevel = LogLevel.Trace;
+        });
+
+        builder.Services.TryAddSingleton(static _ => LogOutput.Stdout());
+        builder.Services.AddSingleton<SerilogPipeline>();
+        builder.Services.AddSingleton<RequestCompletionLogger>();
+
+        // Added as a provider rather than by replacing the logger factory: replacing it costs a scope allocation per
+        // request that a provider does not. The pipeline owns the logger and disposes (flushes) it on shutdown.
+        builder.Services.AddSingleton<ILoggerProvider>(static sp => new SerilogLoggerProvider(sp.GetRequiredService<SerilogPipeline>().Logger, dispose: false));
+    }
+}

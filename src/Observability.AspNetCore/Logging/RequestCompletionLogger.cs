@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Pipeline;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Parsing;
+
+namespace Observability.AspNetCore.Logging;
+
+/// <summary>
+/// Writes the one completion event per request. Built straight on Serilog, not through <c>[LoggerMessage]</c>: the
+/// template is parsed once, the constant properties are created once, and optional properties (<c>Route</c>,
+/// <c>ClientIp</c>, <c>UserId</c>) are left out rather than written as nulls; the level is checked before anything is
+/// built, so a filtered event (e.g. a health probe at Debug) costs nothing but the check.
+/// </summary>
+internal sealed class RequestCompletionLogger
+{
+    public const int EventIdValue = 1050;
+    public const string EventName = "RequestCompleted";
+    public const string SourceContextName = "Observability.AspNetCore.RequestLogging";
+
+    public static readonly MessageTemplate Template =
+        new MessageTemplateParser().Parse("{RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed} ms");
+
+    private static readonly LogEventProperty EventIdProperty = new(
+        LogPropertyNames.EventId,
+        new StructureValue([new LogEventProperty("Id", new ScalarValue(EventIdValue)), new LogEventProperty("Name", new ScalarValue(EventName))]));
+
+    private static readonly LogEventProperty AbortedProperty = new(LogPropertyNames.Aborted, new ScalarValue(true));
+
+    private readonly Serilog.ILogger _logger;
+    private readonly bool _includeClientIp;
+    private readonly bool _includeUserId;
+
+    public RequestCompletionLogger(SerilogPipeline pipeline, IOptions<ObservabilityOptions> options)
+    {
+        _logger = pipeline.Logger.ForContext(Constants.SourceContextPropertyName, SourceContextName);
+        var logging = options.Value.Logging;
+        _includeClientIp = logging.IncludeClientIp;
+        _includeUserId = logging.IncludeUserId;
+        OwnEndpointsLevel = ToSerilog(logging.OwnEndpointsLevel);
+    }
+
+    /// <summary>Null when own-endpoint events are turned off (<c>None</c>).</summary>
+    public LogEventLevel? OwnEndpointsLevel { get; }
+
+    public bool IsEnabled(LogEventLevel level) => _logger.IsEnabled(level);
+
+    public void Write(HttpContext context, RequestScope scope, EndpointInfo endpoint, LogEventLevel level, int statusCode, double elapsedMs, Exception? exception, bool aborted)
+    {
+        var request = context.Request;
+        var clientIp = _includeClientIp ? context.Connection.RemoteIpAddress?.ToString() : null;
+        var userId = _includeUserId ? GetUserId(context.User) : null;
+
+        var count = 6 + (endpoint.RouteProperty is null ? 0 : 1) + (clientIp is null ? 0 : 1) + (userId is null ? 0 : 1) + (aborted ? 1 : 0);
+        var properties = new LogEventProperty[count];
+        var i = 0;
+        properties[i++] = new LogEventProperty(LogPropertyNames.RequestMethod, new ScalarValue(request.Method));
+        properties[i++] = new LogEventProperty(LogPropertyNames.RequestPath, new ScalarValue(request.PathBase.HasValue ? request.PathBase.Add(request.Path).Value : request.Path.Value));
+        properties[i++] = new LogEventProperty(LogPropertyNames.StatusCode, new ScalarValue(statusCode));
+        properties[i++] = new LogEventProperty(LogPropertyNames.Elapsed, new ScalarValue(Math.Round(elapsedMs, 3)));
+        properties[i++] = scope.RequestIdProperty;
+        properties[i++] = EventIdProperty;
+        if (endpoint.RouteProperty is { } route)
+        {
+            properties[i++] = route;
+        }
+
+        if (clientIp is not null)
+        {
+            properties[i++] = new LogEventProperty(LogPropertyNames.ClientIp, new ScalarValue(clientIp));
+        }
+
+        if (userId is not null)
+        {
+            properties[i++] = new LogEventProperty(LogPropertyNames.UserId, new ScalarValue(userId));
+        }
+
+        if (aborted)
+        {
+            properties[i] = AbortedProperty;
+        }
+
+        var activity = Activity.Current;
+        _logger.Write(new LogEvent(DateTimeOffset.Now, level, exception, Template, properties, activity?.TraceId ?? default, activity?.SpanId ?? default));
+    }
+
+    internal static LogEventLevel? ToSerilog(LogLevel level) => level switch
+    {
+        LogLevel.Trace => LogEventLevel.Verbose,
+        LogLevel.Debug => LogEventLevel.Debug,
+        LogLevel.Information => LogEventLevel.Information,
+        LogLevel.Warning => LogEventLevel.Warning,
+        LogLevel.Error => LogEventLevel.Error,
+        LogLevel.Critical => LogEventLevel.Fatal,
+        _ => null,
+    };
+
+    private static string? GetUserId(ClaimsPrincipal? user)
+    {
+        if (user?.Identity is not { IsAuthenticated: true } identity)
+        {
+            return null;
+        }
+
+        return user.FindFirst(ClaimTypes.NameIdentifier)?.Value ?? user.FindFirst("sub")?.Value ?? identity.Name;
+    }
+}

@@ -1,0 +1,107 @@
+using System.Reflection;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Pipeline;
+using Serilog;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Formatting;
+using Serilog.Formatting.Compact;
+using Serilog.Formatting.Display;
+
+namespace Observability.AspNetCore.Logging;
+
+/// <summary>
+/// The app's one Serilog pipeline: defaults first (Information, <c>Microsoft.AspNetCore</c> at Warning because the
+/// completion event replaces hosting's per-request pair), then the standard <c>Serilog</c> configuration section on
+/// top (levels, overrides, extra sinks), then stdout in the configured format. Built once per host, when the logger
+/// factory is first resolved, so each host (and each test) has its own pipeline and no static logger is touched.
+/// </summary>
+internal sealed class SerilogPipeline : IDisposable
+{
+    private const string TextTemplate = "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}";
+
+    public SerilogPipeline(
+        IOptions<ObservabilityOptions> options,
+        IConfiguration configuration,
+        IHostEnvironment environment,
+        IHttpContextAccessor accessor,
+        LogOutput output,
+        IEnumerable<ILogEventSink> extraSinks)
+    {
+        StderrSelfLog.Enable();
+        var o = options.Value;
+        ServiceName = o.ServiceName ?? environment.ApplicationName;
+        ServiceVersion = o.ServiceVersion ?? ResolveVersion(environment.ApplicationName);
+        var enricher = new ObservabilityEnricher(
+            accessor,
+            o.RequestId.Header,
+            new LogEventProperty(LogPropertyNames.Service, new ScalarValue(ServiceName)),
+            new LogEventProperty(LogPropertyNames.Version, new ScalarValue(ServiceVersion)),
+            new LogEventProperty(LogPropertyNames.Environment, new ScalarValue(environment.EnvironmentName)),
+            new SensitiveDataRedactor((IEnumerable<string>?)o.Logging.SensitiveQueryKeys ?? LoggingOptions.DefaultSensitiveQueryKeys));
+        ITextFormatter formatter = o.Logging.Format == LogFormat.Text
+            ? new MessageTemplateTextFormatter(TextTemplate)
+            : new CompactJsonFormatter();
+        var stdout = new TextWriterSink(output.Writer, formatter);
+        var sinks = extraSinks.ToArray();
+
+        try
+        {
+            Logger = Configure(enricher, stdout, sinks).ReadFrom.Configuration(configuration).CreateLogger();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A broken "Serilog" section (an unknown sink, a bad argument) must not take the service down: keep logging
+            // to stdout with the defaults, and say once on stderr what was wrong.
+            StderrSelfLog.Write($"- The 'Serilog' configuration section could not be applied; logging to stdout with the defaults. {ex.GetType().Name}: {ex.Message}");
+            Logger = Configure(enricher, stdout, sinks).CreateLogger();
+        }
+    }
+
+    public Logger Logger { get; }
+
+    public string ServiceName { get; }
+
+    public string ServiceVersion { get; }
+
+    public void Dispose() => Logger.Dispose();
+
+    private static LoggerConfiguration Configure(ILogEventEnricher enricher, ILogEventSink stdout, ILogEventSink[] sinks)
+    {
+        var configuration = new LoggerConfiguration()
+            .MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            .Enrich.With(enricher)
+            .WriteTo.Sink(stdout);
+        foreach (var sink in sinks)
+        {
+            configuration.WriteTo.Sink(sink);
+        }
+
+        return configuration;
+    }
+
+    private static string ResolveVersion(string applicationName)
+    {
+        Assembly? assembly = null;
+        try
+        {
+            assembly = Assembly.Load(new AssemblyName(applicationName));
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or FileLoadException or BadImageFormatException or ArgumentException)
+        {
+            assembly = Assembly.GetEntryAssembly();
+        }
+
+        var version = assembly?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
+            ?? assembly?.GetName().Version?.ToString()
+            ?? "0.0.0";
+
+        // The SDK appends "+<commit sha>"; 40 characters more on every log line is a cost, not information.
+        var plus = version.IndexOf('+', StringComparison.Ordinal);
+        return plus > 0 ? version[..plus] : version;
+    }
+}

@@ -1,0 +1,57 @@
+using Microsoft.AspNetCore.Http;
+using Observability.AspNetCore.RequestId;
+using Serilog.Events;
+
+namespace Observability.AspNetCore.Pipeline;
+
+/// <summary>
+/// Per-request state, stored once in <see cref="HttpContext.Features"/>. Created by whichever comes first: the
+/// middleware, or the log enricher (ASP.NET Core's hosting logs "Request starting" before any middleware runs), so every
+/// event of the request carries the same ID.
+/// </summary>
+internal sealed class RequestScope
+{
+    private LogEventProperty? _requestIdProperty;
+
+    private RequestScope(string requestId) => RequestId = requestId;
+
+    /// <summary>The request: set by the middleware, read by its <c>OnStarting</c> callback (a static lambda over this state).</summary>
+    public HttpContext? Context { get; private set; }
+
+    /// <summary>The configured request ID header name.</summary>
+    public string? Header { get; private set; }
+
+    /// <summary>When the middleware first saw the request (<see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>).</summary>
+    public long StartTimestamp { get; private set; }
+
+    /// <summary>The request ID: the valid incoming header value, else a generated one.</summary>
+    public string RequestId { get; }
+
+    /// <summary>The <c>RequestId</c> log property, created once per request on the first event that needs it.</summary>
+    public LogEventProperty RequestIdProperty =>
+        _requestIdProperty ??= new LogEventProperty(LogPropertyNames.RequestId, new ScalarValue(RequestId));
+
+    public void Start(HttpContext context, string header, long startTimestamp)
+    {
+        Context = context;
+        Header = header;
+        StartTimestamp = startTimestamp;
+    }
+
+    public static RequestScope GetOrCreate(HttpContext context, string header)
+    {
+        var scope = context.Features.Get<RequestScope>();
+        if (scope is not null)
+        {
+            return scope;
+        }
+
+        var id = RequestIdValidator.IsValid(context.Request.Headers[header], out var incoming)
+            ? incoming
+            : RequestIdGenerator.Next();
+        scope = new RequestScope(id);
+        context.TraceIdentifier = id;
+        context.Features.Set(scope);
+        return scope;
+    }
+}

@@ -1,0 +1,175 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Observability.AspNetCore;
+using Observability.AspNetCore.Logging;
+
+namespace Observability.AspNetCore.Tests.Support;
+
+/// <summary>
+/// An in-process app with the two lines, on a TestServer, whose stdout log stream is captured so tests read exactly
+/// the JSON lines a user's log shipper would read.
+/// </summary>
+internal sealed class TestApp : IAsyncDisposable
+{
+    private readonly SynchronizedStringWriter _output;
+
+    private TestApp(WebApplication app, SynchronizedStringWriter output)
+    {
+        App = app;
+        _output = output;
+        Client = app.GetTestClient();
+    }
+
+    public WebApplication App { get; }
+
+    public HttpClient Client { get; }
+
+    public TestServer Server => (TestServer)App.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>();
+
+    public string Output => _output.ToString();
+
+    public static async Task<TestApp> StartAsync(
+        Action<WebApplication> map,
+        IDictionary<string, string?>? configuration = null,
+        Action<WebApplicationBuilder>? configureBuilder = null,
+        Action<ObservabilityOptions>? configure = null,
+        Action<WebApplication>? beforeObservability = null,
+        Action<WebApplication>? afterObservability = null)
+    {
+        var builder = CreateBuilder(configuration);
+        var output = new SynchronizedStringWriter();
+        builder.Services.AddSingleton(new LogOutput(output));
+        builder.AddObservability(configure);
+        configureBuilder?.Invoke(builder);
+        var app = builder.Build();
+        beforeObservability?.Invoke(app);
+        app.UseObservability();
+        afterObservability?.Invoke(app);
+        map(app);
+        await app.StartAsync();
+        return new TestApp(app, output);
+    }
+
+    public static WebApplicationBuilder CreateBuilder(IDictionary<string, string?>? configuration = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = "Production",
+            ApplicationName = typeof(TestApp).Assembly.GetName().Name,
+        });
+        builder.WebHost.UseTestServer();
+        if (configuration is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(configuration);
+        }
+
+        return builder;
+    }
+
+    /// <summary>Every stdout line parsed as JSON; fails the test on a line that is not a JSON object.</summary>
+    public IReadOnlyList<JsonElement> Events()
+    {
+        var events = new List<JsonElement>();
+        foreach (var line in Output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using var doc = JsonDocument.Parse(line);
+            Assert.Equal(JsonValueKind.Object, doc.RootElement.ValueKind);
+            events.Add(doc.RootElement.Clone());
+        }
+
+        return events;
+    }
+
+    /// <summary>
+    /// The completion event is written after the response has gone out, so a test polls for it (bounded) instead of
+    /// reading the log right after the response arrives.
+    /// </summary>
+    public async Task<IReadOnlyList<JsonElement>> WaitForEventsAsync(Func<JsonElement, bool> predicate, int count = 1)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var matches = Events().Where(predicate).ToList();
+            if (matches.Count >= count || DateTime.UtcNow > deadline)
+            {
+                Assert.True(matches.Count >= count, $"Expected {count} matching events, found {matches.Count}. Output:\n{Output}");
+                return matches;
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public Task<JsonElement> CompletionEventAsync(string requestId) =>
+        WaitForEventsAsync(e => e.IsCompletion() && e.Str("RequestId") == requestId).ContinueWith(t => t.Result.Single(), TaskScheduler.Default);
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
+
+internal sealed class SynchronizedStringWriter : StringWriter
+{
+    private readonly Lock _sync = new();
+
+    public override void Write(char value)
+    {
+        lock (_sync)
+        {
+            base.Write(value);
+        }
+    }
+
+    public override void Write(string? value)
+    {
+        lock (_sync)
+        {
+            base.Write(value);
+        }
+    }
+
+    public override void Write(char[] buffer, int index, int count)
+    {
+        lock (_sync)
+        {
+            base.Write(buffer, index, count);
+        }
+    }
+
+    public override void Write(ReadOnlySpan<char> buffer)
+    {
+        lock (_sync)
+        {
+            base.Write(buffer);
+        }
+    }
+
+    public override string ToString()
+    {
+        lock (_sync)
+        {
+            return base.ToString();
+        }
+    }
+}
+
+internal static class JsonEventExtensions
+{
+    public static string? Str(this JsonElement e, string name) =>
+        e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+
+    public static bool Has(this JsonElement e, string name) => e.TryGetProperty(name, out _);
+
+    public static bool IsCompletion(this JsonElement e) =>
+        e.TryGetProperty("EventId", out var id) && id.TryGetProperty("Name", out var n) && n.GetString() == "RequestCompleted";
+
+    public static string Level(this JsonElement e) => e.Str("@l") ?? "Information";
+}
