@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Caching.Memory;
+
+namespace Observability.SampleApi.Cache;
+
+/// <summary>Registers the sample's cache.</summary>
+internal static class CacheServiceExtensions
+{
+    public const string RedisConnectionStringName = "Redis";
+
+    /// <summary>Redis when <c>ConnectionStrings:Redis</c> is set, in-memory otherwise. Nothing connects here.</summary>
+    public static IHostApplicationBuilder AddSampleCache(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddMemoryCache();
+
+        // Decided on first use, not now, so that configuration a test host adds later is seen (as for the database).
+        builder.Services.AddSingleton<ICacheStore>(static services =>
+        {
+            var redis = services.GetRequiredService<IConfiguration>().GetConnectionString(RedisConnectionStringName);
+            return string.IsNullOrWhiteSpace(redis)
+                ? new MemoryCacheStore(services.GetRequiredService<IMemoryCache>())
+                : new RedisCacheStore(redis);
+        });
+        return builder;
+    }
+}

@@ -1,0 +1,26 @@
+using Observability.SampleApi.Cache;
+using Observability.SampleApi.Data;
+using Observability.SampleApi.Endpoints;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddObservability();
+
+builder.Services.AddProblemDetails();
+builder.AddSampleDatabase();
+builder.AddSampleCache();
+
+var app = builder.Build();
+
+// First, so that every response (including the 500 of an unhandled exception) carries the request ID and is logged.
+app.UseObservability();
+
+// Errors the framework answers without a body (a query parameter that does not bind, an unknown route) get a
+// problem+json body too, like the API's own errors.
+app.UseStatusCodePages();
+
+app.MapSampleApi();
+
+app.Run();
+
+/// <summary>The entry point, public so that tests can host the app with <c>WebApplicationFactory&lt;Program&gt;</c>.</summary>
+public partial class Program;
