@@ -29,6 +29,9 @@ public sealed class ObservabilityOptions
 
     /// <summary>Logging settings (<c>Observability:Logging</c>).</summary>
     public LoggingOptions Logging { get; } = new();
+
+    /// <summary>Prometheus metrics settings (<c>Observability:Metrics</c>).</summary>
+    public MetricsOptions Metrics { get; } = new();
 }
 
 /// <summary>Request ID settings, bound from <c>Observability:RequestId</c>.</summary>

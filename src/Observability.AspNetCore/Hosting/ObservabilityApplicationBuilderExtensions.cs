@@ -1,5 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Observability.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using Observability.AspNetCore;
+using Observability.AspNetCore.Metrics;
 using Observability.AspNetCore.Pipeline;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -36,6 +40,30 @@ public static class ObservabilityApplicationBuilderExtensions
 
         app.Properties[UsedKey] = true;
         app.UseMiddleware<ObservabilityMiddleware>();
+
+        var options = app.ApplicationServices.GetRequiredService<IOptions<ObservabilityOptions>>().Value;
+        if (app is IEndpointRouteBuilder endpoints)
+        {
+            MapEndpoints(endpoints, options);
+        }
+        else
+        {
+            // Startup-style apps: route the library's endpoints here; the app's own UseRouting() later matches its own.
+            app.UseRouting();
+            app.UseEndpoints(e => MapEndpoints(e, options));
+        }
+
         return app;
+    }
+
+    private static void MapEndpoints(IEndpointRouteBuilder endpoints, ObservabilityOptions options)
+    {
+        if (options.Metrics.Enabled)
+        {
+            endpoints.MapGet(options.Metrics.Path, MetricsEndpoint.HandleAsync)
+                .WithMetadata(ObservabilityEndpointMetadata.Instance)
+                .WithDisplayName("Observability metrics")
+                .WithMetadata(new ExcludeFromDescriptionAttribute());
+        }
     }
 }

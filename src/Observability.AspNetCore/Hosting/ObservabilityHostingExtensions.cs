@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -5,6 +6,8 @@ using Microsoft.Extensions.Options;
 using Observability.AspNetCore;
 using Observability.AspNetCore.Hosting;
 using Observability.AspNetCore.Logging;
+using Observability.AspNetCore.Metrics;
+using Observability.AspNetCore.Pipeline;
 using Observability.AspNetCore.RequestId;
 using Serilog.Extensions.Logging;
 
@@ -46,7 +49,10 @@ public static class ObservabilityHostingExtensions
         services.AddHttpContextAccessor();
 
         AddLogging(builder);
+        services.TryAddSingleton<EndpointInfoCache>();
+        services.TryAddSingleton<RequestMetrics>();
 
+        services.PostConfigure<ProblemDetailsOptions>(ProblemDetailsRequestId.Chain);
         services.TryAddTransient<RequestIdPropagationHandler>();
         services.ConfigureHttpClientDefaults(static b => b.AddHttpMessageHandler<RequestIdPropagationHandler>());
         return builder;

@@ -3,10 +3,12 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore.Logging;
+using Observability.AspNetCore.Metrics;
 using Serilog.Events;
 
 namespace Observability.AspNetCore.Pipeline;
@@ -29,15 +31,21 @@ internal sealed class ObservabilityMiddleware
         return Task.CompletedTask;
     };
 
+    private const int NotMeasured = -1;
+
     private readonly RequestDelegate _next;
     private readonly string _header;
     private readonly RequestCompletionLogger _completion;
+    private readonly EndpointInfoCache _endpoints;
+    private readonly RequestMetrics? _metrics;
 
-    public ObservabilityMiddleware(RequestDelegate next, IOptions<ObservabilityOptions> options, RequestCompletionLogger completion)
+    public ObservabilityMiddleware(RequestDelegate next, IOptions<ObservabilityOptions> options, RequestCompletionLogger completion, EndpointInfoCache endpoints, IServiceProvider services)
     {
         _next = next;
         _header = options.Value.RequestId.Header;
         _completion = completion;
+        _endpoints = endpoints;
+        _metrics = options.Value.Metrics.Enabled ? services.GetRequiredService<RequestMetrics>() : null;
     }
 
     public async Task InvokeAsync(HttpContext context)
@@ -47,39 +55,84 @@ internal sealed class ObservabilityMiddleware
         scope.Start(context, _header, start);
         context.Response.OnStarting(OnStartingCallback, scope);
 
+        // The endpoint is usually known here already (WebApplication routes before the first middleware); when it is
+        // not, own endpoints are recognised again after the handler ran and left out of the counts then.
+        var methodIndex = _metrics is not null && !_metrics.IsExcludedPath(context.Request.Path) && context.GetEndpoint()?.Metadata.GetMetadata<ObservabilityEndpointMetadata>() is null
+            ? HttpMethodLabels.IndexOf(context.Request.Method)
+            : NotMeasured;
+        if (methodIndex != NotMeasured)
+        {
+            _metrics!.InProgressFor(methodIndex).Inc();
+        }
+
         Exception? failure = null;
         try
         {
-            await _next(context);
-        }
-        catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
-        {
-            failure = ex;
-            if (!context.Response.HasStarted)
+            try
             {
-                await WriteErrorResponseAsync(context, scope);
+                await _next(context);
             }
-            else
+            catch (BadHttpRequestException bad) when (!context.RequestAborted.IsCancellationRequested)
             {
-                // Half a response is already on the wire: the only honest signal left is to reset the connection.
-                // Not rethrowing keeps the exception logged once (here) instead of again by the server.
-                context.Abort();
+                // A request the server or model binding could not read (malformed JSON, a missing parameter, a body
+                // over the size limit): the client's error, answered with its status (400, 413, ...), not a 500.
+                if (!context.Response.HasStarted)
+                {
+                    await WriteProblemResponseAsync(context, scope, bad.StatusCode);
+                }
+                else
+                {
+                    context.Abort();
+                }
+            }
+            catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+            {
+                failure = ex;
+                if (!context.Response.HasStarted)
+                {
+                    await WriteProblemResponseAsync(context, scope, StatusCodes.Status500InternalServerError);
+                }
+                else
+                {
+                    // Half a response is already on the wire: the only honest signal left is to reset the connection.
+                    // Not rethrowing keeps the exception logged once (here) instead of again by the server.
+                    context.Abort();
+                }
+            }
+            catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+            {
+                // The client went away; the handler noticed. Not an error and not a 500: the completion event says Aborted.
             }
         }
-        catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+        finally
         {
-            // The client went away; the handler noticed. Not an error and not a 500: the completion event says Aborted.
+            if (methodIndex != NotMeasured)
+            {
+                _metrics!.InProgressFor(methodIndex).Dec();
+            }
         }
 
-        Complete(context, scope, start, failure);
+        Complete(context, scope, start, failure, methodIndex);
     }
 
-    private void Complete(HttpContext context, RequestScope scope, long start, Exception? failure)
+    private void Complete(HttpContext context, RequestScope scope, long start, Exception? failure, int methodIndex)
     {
-        var elapsedMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        var elapsed = Stopwatch.GetElapsedTime(start);
+        var elapsedMs = elapsed.TotalMilliseconds;
         var statusCode = context.Response.StatusCode;
         var aborted = context.RequestAborted.IsCancellationRequested;
-        var endpoint = EndpointInfo.For(context.GetEndpoint());
+        var endpoint = _endpoints.Get(context.GetEndpoint());
+
+        if (methodIndex != NotMeasured && !endpoint.IsOwnEndpoint)
+        {
+            var series = endpoint.GetSeries(_metrics!, methodIndex, statusCode);
+            series.Requests.Inc();
+            series.Duration.Observe(elapsed.TotalSeconds);
+            if (failure is not null)
+            {
+                _metrics!.Exceptions.WithLabels(HttpMethodLabels.Values[methodIndex], endpoint.MetricLabel, failure.GetType().Name).Inc();
+            }
+        }
 
         LogEventLevel? level = failure is not null || (statusCode >= 500 && !aborted)
             ? LogEventLevel.Error
@@ -90,18 +143,18 @@ internal sealed class ObservabilityMiddleware
         }
     }
 
-    private static async Task WriteErrorResponseAsync(HttpContext context, RequestScope scope)
+    private static async Task WriteProblemResponseAsync(HttpContext context, RequestScope scope, int statusCode)
     {
         var response = context.Response;
         response.Clear();
-        response.StatusCode = StatusCodes.Status500InternalServerError;
+        response.StatusCode = statusCode;
 
         var problem = new ProblemDetails
         {
-            Status = StatusCodes.Status500InternalServerError,
-            Title = "An unexpected error occurred.",
-            Type = "https://tools.ietf.org/html/rfc9110#section-15.6.1",
-            Extensions = { ["requestId"] = scope.RequestId },
+            Status = statusCode,
+            Title = statusCode == StatusCodes.Status500InternalServerError ? "An unexpected error occurred." : ReasonPhrases.GetReasonPhrase(statusCode),
+            Type = statusCode == StatusCodes.Status500InternalServerError ? "https://tools.ietf.org/html/rfc9110#section-15.6.1" : null,
+            Extensions = { [ProblemDetailsRequestId.ExtensionName] = scope.RequestId },
         };
 
         var service = context.RequestServices.GetService<IProblemDetailsService>();

@@ -145,3 +145,46 @@ public sealed class StartupValidationTests
         Assert.Equal("SerilogLoggerProvider", provider.GetType().Name);
     }
 }
+
+public sealed class MetricsOptionsValidationTests
+{
+    private static string StartupError(IDictionary<string, string?> configuration)
+    {
+        var builder = TestApp.CreateBuilder(configuration);
+        builder.AddObservability();
+        var ex = Record.Exception(() =>
+        {
+            using var app = builder.Build();
+            app.UseObservability();
+        });
+        return Assert.IsType<OptionsValidationException>(ex).Message;
+    }
+
+    [Theory]
+    [InlineData("Observability:Metrics:Path", "metrics", "Observability:Metrics:Path must start with '/'")]
+    [InlineData("Observability:Metrics:Prefix", "9lives", "Observability:Metrics:Prefix must start with a letter")]
+    [InlineData("Observability:Metrics:Prefix", "my-app", "was 'my-app'")]
+    [InlineData("Observability:Metrics:AllowedNetworks:0", "10.0.0.0/33", "Observability:Metrics:AllowedNetworks:0 must be a network in CIDR notation")]
+    [InlineData("Observability:Metrics:AllowedNetworks:0", "not-an-ip", "was 'not-an-ip'")]
+    [InlineData("Observability:Metrics:DurationBuckets:0", "-1", "Observability:Metrics:DurationBuckets:0 must be positive")]
+    [InlineData("Observability:Metrics:ExcludePaths:0", "health", "Observability:Metrics:ExcludePaths:0 must start with '/'")]
+    [InlineData("Observability:Metrics:ExcludeMeters:0", " ", "Observability:Metrics:ExcludeMeters:0 must not be blank")]
+    public void Bad_metrics_setting_stops_startup_naming_the_key_and_value(string key, string value, string expected)
+    {
+        var message = StartupError(new Dictionary<string, string?> { [key] = value });
+
+        Assert.Contains(expected, message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Duration_buckets_out_of_order_stop_startup()
+    {
+        var message = StartupError(new Dictionary<string, string?>
+        {
+            ["Observability:Metrics:DurationBuckets:0"] = "1",
+            ["Observability:Metrics:DurationBuckets:1"] = "0.5",
+        });
+
+        Assert.Contains("Observability:Metrics:DurationBuckets:1 must be positive, finite and greater than the bucket before it; was 0.5", message, StringComparison.Ordinal);
+    }
+}

@@ -374,3 +374,66 @@ public sealed class CompletionEventTests
         }
     }
 }
+
+public sealed class ClientErrorTests
+{
+    private static Task<TestApp> StartAsync(Action<WebApplicationBuilder>? configureBuilder = null) => TestApp.StartAsync(
+        app =>
+        {
+            app.MapGet("/slow", (int ms) => ms);
+            app.MapPost("/items", (Item item) => item.Name);
+            app.MapGet("/missing", () => Results.Problem(statusCode: 404, title: "Not here"));
+        },
+        configureBuilder: b =>
+        {
+            // Development-style binding: minimal APIs throw BadHttpRequestException instead of writing an empty 400.
+            b.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+            configureBuilder?.Invoke(b);
+        });
+
+    [Fact]
+    public async Task Unbindable_request_is_a_400_problem_not_a_500()
+    {
+        await using var app = await StartAsync();
+
+        var response = await app.Client.GetAsync("/slow?ms=abc");
+        var id = response.Headers.GetValues("X-Request-ID").Single();
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var e = await app.CompletionEventAsync(id);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(id, problem.RootElement.GetProperty("requestId").GetString());
+        Assert.Equal(400, e.GetProperty("StatusCode").GetInt32());
+        Assert.Equal("Information", e.Level());
+    }
+
+    [Fact]
+    public async Task Malformed_json_body_is_a_400_not_counted_as_an_exception()
+    {
+        await using var app = await StartAsync();
+
+        using var content = new StringContent("{not json", System.Text.Encoding.UTF8, "application/json");
+        var response = await app.Client.PostAsync("/items", content);
+        await app.CompletionEventAsync(response.Headers.GetValues("X-Request-ID").Single());
+        var samples = Exposition.Parse(await app.Client.GetStringAsync("/metrics"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(1, samples.Value("http_requests_total", ("endpoint", "/items"), ("status", "400")));
+        Assert.Equal(0, samples.Value("http_request_exceptions_total"));
+    }
+
+    [Fact]
+    public async Task Apps_own_problem_responses_carry_the_request_id()
+    {
+        await using var app = await StartAsync(b => b.Services.AddProblemDetails());
+
+        var response = await app.Client.GetAsync("/missing");
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal(response.Headers.GetValues("X-Request-ID").Single(), problem.RootElement.GetProperty("requestId").GetString());
+    }
+
+    private sealed record Item(string Name);
+}
