@@ -32,6 +32,9 @@ public sealed class ObservabilityOptions
 
     /// <summary>Prometheus metrics settings (<c>Observability:Metrics</c>).</summary>
     public MetricsOptions Metrics { get; } = new();
+
+    /// <summary>Slow- and hung-request detection (<c>Observability:SlowRequests</c>).</summary>
+    public SlowRequestOptions SlowRequests { get; } = new();
 }
 
 /// <summary>Request ID settings, bound from <c>Observability:RequestId</c>.</summary>

@@ -51,7 +51,42 @@ internal sealed class ObservabilityOptionsValidator : IValidateOptions<Observabi
         }
 
         ValidateMetrics(options.Metrics, failures);
+        ValidateSlowRequests(options.SlowRequests, failures);
         return failures.Build();
+    }
+
+    private static void ValidateSlowRequests(SlowRequestOptions slow, ValidateOptionsResultBuilder failures)
+    {
+        if (slow.ThresholdMs < 0)
+        {
+            failures.AddError($"Observability:SlowRequests:ThresholdMs must be >= 0 (0 disables); was {slow.ThresholdMs}.");
+        }
+
+        if (slow.HungAfterMs < 0)
+        {
+            failures.AddError($"Observability:SlowRequests:HungAfterMs must be >= 0 (0 disables); was {slow.HungAfterMs}.");
+        }
+
+        if (slow.MaxWarningsPerSecond < 1)
+        {
+            failures.AddError($"Observability:SlowRequests:MaxWarningsPerSecond must be >= 1; was {slow.MaxWarningsPerSecond}.");
+        }
+
+        if (slow.Routes is { } routes)
+        {
+            for (var i = 0; i < routes.Count; i++)
+            {
+                if (string.IsNullOrWhiteSpace(routes[i].Route))
+                {
+                    failures.AddError($"Observability:SlowRequests:Routes:{i}:Route must be a route template such as /api/items/{{id:int}}; was '{routes[i].Route}'.");
+                }
+
+                if (routes[i].ThresholdMs < 0)
+                {
+                    failures.AddError($"Observability:SlowRequests:Routes:{i}:ThresholdMs must be >= 0 (0 disables); was {routes[i].ThresholdMs}.");
+                }
+            }
+        }
     }
 
     private static void ValidateMetrics(MetricsOptions metrics, ValidateOptionsResultBuilder failures)

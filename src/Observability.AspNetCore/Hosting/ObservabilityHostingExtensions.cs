@@ -9,6 +9,7 @@ using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics;
 using Observability.AspNetCore.Pipeline;
 using Observability.AspNetCore.RequestId;
+using Observability.AspNetCore.SlowRequests;
 using Serilog.Extensions.Logging;
 
 namespace Microsoft.Extensions.Hosting;
@@ -51,6 +52,8 @@ public static class ObservabilityHostingExtensions
         AddLogging(builder);
         services.TryAddSingleton<EndpointInfoCache>();
         services.TryAddSingleton<RequestMetrics>();
+        services.TryAddSingleton<SlowRequestMonitor>();
+        services.AddHostedService(static sp => sp.GetRequiredService<SlowRequestMonitor>());
 
         services.PostConfigure<ProblemDetailsOptions>(ProblemDetailsRequestId.Chain);
         services.TryAddTransient<RequestIdPropagationHandler>();

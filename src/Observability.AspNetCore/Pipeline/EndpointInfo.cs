@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 using Observability.AspNetCore.Metrics;
 using Serilog.Events;
 
@@ -19,13 +21,21 @@ internal sealed class EndpointInfo
 
     private readonly ConcurrentDictionary<int, RequestSeries> _series = new();
 
-    public EndpointInfo(string? route, string metricLabel, bool isOwnEndpoint)
+    public EndpointInfo(string? route, string metricLabel, bool isOwnEndpoint, int slowThresholdMs, bool isStreaming)
     {
         Route = route;
         MetricLabel = metricLabel;
         RouteProperty = route is null ? null : new LogEventProperty(LogPropertyNames.Route, new ScalarValue(route));
         IsOwnEndpoint = isOwnEndpoint;
+        SlowThresholdMs = slowThresholdMs;
+        IsStreaming = isStreaming;
     }
+
+    /// <summary>The slow-request threshold in force for this endpoint (attribute, then configured route, then the global one); 0 = off.</summary>
+    public int SlowThresholdMs { get; }
+
+    /// <summary>Streaming by design (server-sent events, gRPC streaming): left out of slow and hung detection.</summary>
+    public bool IsStreaming { get; }
 
     /// <summary>The route template as ASP.NET Core reports it (<c>RoutePattern.RawText</c>), null when none matched.</summary>
     public string? Route { get; }
@@ -51,20 +61,73 @@ internal sealed class EndpointInfo
 internal sealed class EndpointInfoCache
 {
     private readonly ConditionalWeakTable<Endpoint, EndpointInfo> _cache = new();
+    private readonly ConditionalWeakTable<Endpoint, EndpointInfo>.CreateValueCallback _create;
+    private readonly int _globalThresholdMs;
+    private readonly Dictionary<string, int> _routeThresholds = new(StringComparer.Ordinal);
 
-    public EndpointInfo Unmatched { get; } = new(route: null, EndpointInfo.UnmatchedLabel, isOwnEndpoint: false);
+    public EndpointInfoCache(IOptions<ObservabilityOptions> options)
+    {
+        var slow = options.Value.SlowRequests;
+        _globalThresholdMs = slow.ThresholdMs;
+        foreach (var route in slow.Routes ?? [])
+        {
+            _routeThresholds[route.Route] = route.ThresholdMs;
+        }
+
+        _create = Create;
+        Unmatched = new(route: null, EndpointInfo.UnmatchedLabel, isOwnEndpoint: false, _globalThresholdMs, isStreaming: false);
+    }
+
+    public EndpointInfo Unmatched { get; }
 
     public EndpointInfo Get(Endpoint? endpoint) =>
-        endpoint is null ? Unmatched : _cache.GetValue(endpoint, static e => Create(e));
+        endpoint is null ? Unmatched : _cache.GetValue(endpoint, _create);
 
-    private static EndpointInfo Create(Endpoint endpoint)
+    private EndpointInfo Create(Endpoint endpoint)
     {
         var route = (endpoint as RouteEndpoint)?.RoutePattern.RawText;
+        var threshold = endpoint.Metadata.GetMetadata<SlowRequestThresholdAttribute>()?.Milliseconds
+            ?? (route is not null && _routeThresholds.TryGetValue(route, out var configured) ? configured : _globalThresholdMs);
         return new EndpointInfo(
             route,
             route ?? endpoint.DisplayName ?? "unknown",
-            endpoint.Metadata.GetMetadata<ObservabilityEndpointMetadata>() is not null);
+            endpoint.Metadata.GetMetadata<ObservabilityEndpointMetadata>() is not null,
+            threshold,
+            IsStreaming(endpoint));
     }
+
+    private static bool IsStreaming(Endpoint endpoint)
+    {
+        foreach (var metadata in endpoint.Metadata)
+        {
+            if (metadata is IProducesResponseTypeMetadata produces && produces.ContentTypes.Contains(EventStream.ContentType, StringComparer.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+
+            // gRPC without a dependency on Grpc.AspNetCore: its endpoints carry GrpcMethodMetadata whose Method.Type
+            // is Unary for plain calls; anything else streams. Read once per endpoint, so reflection is fine here.
+            var type = metadata.GetType();
+            if (type.FullName == "Grpc.AspNetCore.Server.GrpcMethodMetadata"
+                && type.GetProperty("Method")?.GetValue(metadata) is { } method
+                && method.GetType().GetProperty("Type")?.GetValue(method)?.ToString() is { } kind
+                && kind != "Unary")
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
+/// <summary>Server-sent events, recognised by content type.</summary>
+internal static class EventStream
+{
+    public const string ContentType = "text/event-stream";
+
+    public static bool Is(string? contentType) =>
+        contentType is not null && contentType.StartsWith(ContentType, StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>Marks the endpoints the library maps itself, so they are recognised by metadata, not by path.</summary>

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics;
+using Observability.AspNetCore.SlowRequests;
 using Serilog.Events;
 
 namespace Observability.AspNetCore.Pipeline;
@@ -38,13 +39,15 @@ internal sealed class ObservabilityMiddleware
     private readonly RequestCompletionLogger _completion;
     private readonly EndpointInfoCache _endpoints;
     private readonly RequestMetrics? _metrics;
+    private readonly SlowRequestMonitor _slow;
 
-    public ObservabilityMiddleware(RequestDelegate next, IOptions<ObservabilityOptions> options, RequestCompletionLogger completion, EndpointInfoCache endpoints, IServiceProvider services)
+    public ObservabilityMiddleware(RequestDelegate next, IOptions<ObservabilityOptions> options, RequestCompletionLogger completion, EndpointInfoCache endpoints, SlowRequestMonitor slow, IServiceProvider services)
     {
         _next = next;
         _header = options.Value.RequestId.Header;
         _completion = completion;
         _endpoints = endpoints;
+        _slow = slow;
         _metrics = options.Value.Metrics.Enabled ? services.GetRequiredService<RequestMetrics>() : null;
     }
 
@@ -57,13 +60,20 @@ internal sealed class ObservabilityMiddleware
 
         // The endpoint is usually known here already (WebApplication routes before the first middleware); when it is
         // not, own endpoints are recognised again after the handler ran and left out of the counts then.
-        var methodIndex = _metrics is not null && !_metrics.IsExcludedPath(context.Request.Path) && context.GetEndpoint()?.Metadata.GetMetadata<ObservabilityEndpointMetadata>() is null
+        var startEndpoint = context.GetEndpoint() is { } routed ? _endpoints.Get(routed) : null;
+        scope.StartEndpoint = startEndpoint;
+        var methodIndex = _metrics is not null && startEndpoint?.IsOwnEndpoint != true && !_metrics.IsExcludedPath(context.Request.Path)
             ? HttpMethodLabels.IndexOf(context.Request.Method)
             : NotMeasured;
         if (methodIndex != NotMeasured)
         {
             _metrics!.InProgressFor(methodIndex).Inc();
         }
+
+        scope.ExcludedFromSlowDetection = startEndpoint is { } known && (known.IsOwnEndpoint || known.IsStreaming || known.SlowThresholdMs == 0)
+            || context.WebSockets.IsWebSocketRequest
+            || EventStream.Is(context.Request.Headers.Accept);
+        var slot = scope.ExcludedFromSlowDetection ? -1 : _slow.Register(scope);
 
         Exception? failure = null;
         try
@@ -106,6 +116,7 @@ internal sealed class ObservabilityMiddleware
         }
         finally
         {
+            _slow.Unregister(slot);
             if (methodIndex != NotMeasured)
             {
                 _metrics!.InProgressFor(methodIndex).Dec();
@@ -134,12 +145,31 @@ internal sealed class ObservabilityMiddleware
             }
         }
 
+        if (!aborted && !endpoint.IsOwnEndpoint && !scope.ExcludedFromSlowDetection && endpoint.SlowThresholdMs > 0
+            && elapsedMs > endpoint.SlowThresholdMs && !endpoint.IsStreaming && !EventStream.Is(context.Response.ContentType))
+        {
+            ReportSlow(context, endpoint, statusCode, elapsedMs, methodIndex);
+        }
+
         LogEventLevel? level = failure is not null || (statusCode >= 500 && !aborted)
             ? LogEventLevel.Error
             : endpoint.IsOwnEndpoint ? _completion.OwnEndpointsLevel : LogEventLevel.Information;
         if (level is { } l && _completion.IsEnabled(l))
         {
             _completion.Write(context, scope, endpoint, l, statusCode, elapsedMs, failure, aborted);
+        }
+    }
+
+    private void ReportSlow(HttpContext context, EndpointInfo endpoint, int statusCode, double elapsedMs, int methodIndex)
+    {
+        if (methodIndex != NotMeasured)
+        {
+            _metrics!.SlowRequests.WithLabels(HttpMethodLabels.Values[methodIndex], endpoint.MetricLabel).Inc();
+        }
+
+        if (_slow.TryTakeWarning())
+        {
+            _slow.Logger.SlowRequest(context.Request.Method, context.Request.Path.Value ?? "/", endpoint.MetricLabel, statusCode, Math.Round(elapsedMs, 1), endpoint.SlowThresholdMs);
         }
     }
 

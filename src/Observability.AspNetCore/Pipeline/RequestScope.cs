@@ -31,11 +31,27 @@ internal sealed class RequestScope
     public LogEventProperty RequestIdProperty =>
         _requestIdProperty ??= new LogEventProperty(LogPropertyNames.RequestId, new ScalarValue(RequestId));
 
+    /// <summary>The request's method and path, captured on the request's thread for the hung-request watchdog.</summary>
+    public string? Method { get; private set; }
+
+    public string? Path { get; private set; }
+
+    /// <summary>The endpoint when routing ran before the middleware, else null.</summary>
+    public EndpointInfo? StartEndpoint { get; set; }
+
+    /// <summary>Streaming by design (WebSocket, server-sent events, gRPC streaming) or opted out: never slow, never hung.</summary>
+    public bool ExcludedFromSlowDetection { get; set; }
+
+    /// <summary>Set once by the watchdog, so a hung request is reported once.</summary>
+    public bool HungReported { get; set; }
+
     public void Start(HttpContext context, string header, long startTimestamp)
     {
         Context = context;
         Header = header;
         StartTimestamp = startTimestamp;
+        Method = context.Request.Method;
+        Path = context.Request.Path.Value ?? "/";
     }
 
     public static RequestScope GetOrCreate(HttpContext context, string header)

@@ -197,18 +197,19 @@ public sealed class RequestMetricsTests
     [Fact]
     public async Task In_progress_gauge_counts_running_requests_and_returns_to_zero()
     {
-        await using var app = await TestApp.StartAsync(a =>
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var app = await TestApp.StartAsync(a => a.MapGet("/wait", async () =>
         {
-            a.MapGet("/wait", async (HttpContext ctx) =>
-            {
-                await Task.Delay(500);
-                return "done";
-            });
-        });
+            started.SetResult();
+            await release.Task;
+            return "done";
+        }));
 
         var running = app.Client.GetAsync("/wait");
-        await Task.Delay(150);
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(10));
         var during = Exposition.Parse(await app.Client.GetStringAsync("/metrics"));
+        release.SetResult();
         await running;
         var after = await ScrapeUntilAsync(app, s => s.Value("http_requests_total") >= 1);
 

@@ -74,8 +74,11 @@ internal sealed class TestApp : IAsyncDisposable
     /// <summary>Every stdout line parsed as JSON; fails the test on a line that is not a JSON object.</summary>
     public IReadOnlyList<JsonElement> Events()
     {
+        // Only whole lines: an event being written right now is not complete yet.
+        var output = Output;
+        var complete = output[..(output.LastIndexOf('\n') + 1)];
         var events = new List<JsonElement>();
-        foreach (var line in Output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var line in complete.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             using var doc = JsonDocument.Parse(line);
             Assert.Equal(JsonValueKind.Object, doc.RootElement.ValueKind);

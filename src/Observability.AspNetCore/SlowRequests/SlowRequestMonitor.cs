@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Pipeline;
+
+namespace Observability.AspNetCore.SlowRequests;
+
+/// <summary>
+/// The app-wide side of slow-request detection: the warning budget (at most N warnings a second, the rest summarised)
+/// and hung-request detection. Hung detection is one timer for the whole app scanning a fixed array of in-flight
+/// requests; a request's cost is claiming a slot with one compare-exchange and clearing it: no lock, no allocation.
+/// </summary>
+internal sealed class SlowRequestMonitor : IHostedService, IDisposable
+{
+    public const string LoggerCategory = "Observability.AspNetCore.SlowRequests";
+
+    // Requests beyond this many at once are served as usual but not watched for hanging: a bound, not a queue.
+    private const int SlotCount = 8192;
+    private const int MaxProbes = 8;
+    private static readonly TimeSpan TickInterval = TimeSpan.FromSeconds(1);
+
+    private readonly RequestScope?[] _slots;
+    private readonly ILogger _logger;
+    private readonly long _hungAfterTicks;
+    private readonly int _maxWarningsPerSecond;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _nextSlot;
+    private long _windowSecond;
+    private int _windowCount;
+    private long _suppressed;
+    private Task? _loop;
+
+    public SlowRequestMonitor(IOptions<ObservabilityOptions> options, ILoggerFactory loggerFactory)
+    {
+        var o = options.Value.SlowRequests;
+        _logger = loggerFactory.CreateLogger(LoggerCategory);
+        _maxWarningsPerSecond = o.MaxWarningsPerSecond;
+        HungAfterMs = o.HungAfterMs;
+        _hungAfterTicks = (long)(o.HungAfterMs * (Stopwatch.Frequency / 1000.0));
+        _slots = o.HungAfterMs > 0 ? new RequestScope?[SlotCount] : [];
+    }
+
+    public int HungAfterMs { get; }
+
+    public ILogger Logger => _logger;
+
+    /// <summary>Watches the request for hanging; returns its slot, or -1 when hung detection is off or every slot is taken.</summary>
+    public int Register(RequestScope scope)
+    {
+        if (_slots.Length == 0)
+        {
+            return -1;
+        }
+
+        for (var probe = 0; probe < MaxProbes; probe++)
+        {
+            var slot = (int)((uint)Interlocked.Increment(ref _nextSlot) % SlotCount);
+            if (Interlocked.CompareExchange(ref _slots[slot], scope, null) is null)
+            {
+                return slot;
+            }
+        }
+
+        return -1;
+    }
+
+    public void Unregister(int slot)
+    {
+        if (slot >= 0)
+        {
+            Volatile.Write(ref _slots[slot], null);
+        }
+    }
+
+    /// <summary>Takes one warning from this second's budget; false (and counted for the summary) when it is spent.</summary>
+    public bool TryTakeWarning()
+    {
+        var second = Stopwatch.GetTimestamp() / Stopwatch.Frequency;
+        var window = Volatile.Read(ref _windowSecond);
+        if (second != window && Interlocked.CompareExchange(ref _windowSecond, second, window) == window)
+        {
+            Interlocked.Exchange(ref _windowCount, 0);
+        }
+
+        if (Interlocked.Increment(ref _windowCount) <= _maxWarningsPerSecond)
+        {
+            return true;
+        }
+
+        Interlocked.Increment(ref _suppressed);
+        return false;
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop = RunAsync(_stopping.Token);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        if (_loop is not null)
+        {
+            await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    /// <summary>One pass of the timer: report requests that just crossed the hung threshold, then this second's summary.</summary>
+    internal void Tick()
+    {
+        if (_slots.Length > 0)
+        {
+            var now = Stopwatch.GetTimestamp();
+            for (var i = 0; i < _slots.Length; i++)
+            {
+                var scope = Volatile.Read(ref _slots[i]);
+                if (scope is null || scope.HungReported || scope.ExcludedFromSlowDetection || now - scope.StartTimestamp < _hungAfterTicks)
+                {
+                    continue;
+                }
+
+                scope.HungReported = true;
+                if (TryTakeWarning())
+                {
+                    _logger.HungRequest(scope.Method!, scope.Path!, scope.StartEndpoint?.MetricLabel ?? EndpointInfo.UnmatchedLabel,
+                        Math.Round(Stopwatch.GetElapsedTime(scope.StartTimestamp).TotalMilliseconds, 1), scope.RequestId);
+                }
+            }
+        }
+
+        var suppressed = Interlocked.Exchange(ref _suppressed, 0);
+        if (suppressed > 0)
+        {
+            _logger.WarningsSuppressed(suppressed, _maxWarningsPerSecond);
+        }
+    }
+
+    private async Task RunAsync(CancellationToken stopping)
+    {
+        using var timer = new PeriodicTimer(TickInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stopping))
+            {
+                try
+                {
+                    Tick();
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    // The watchdog must outlive any one bad pass; the next tick tries again.
+                    Serilog.Debugging.SelfLog.WriteLine("Slow-request monitor pass failed: {0}", ex);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+    }
+}
