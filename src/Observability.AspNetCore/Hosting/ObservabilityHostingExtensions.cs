@@ -50,6 +50,7 @@ public static class ObservabilityHostingExtensions
         services.AddHttpContextAccessor();
 
         AddLogging(builder);
+        services.TryAddSingleton<ServiceIdentity>();
         services.TryAddSingleton<EndpointInfoCache>();
         services.TryAddSingleton<RequestMetrics>();
         services.TryAddSingleton<SlowRequestMonitor>();

@@ -1,8 +1,7 @@
-using System.Reflection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Hosting;
 using Observability.AspNetCore.Pipeline;
 using Serilog;
 using Serilog.Core;
@@ -26,21 +25,19 @@ internal sealed class SerilogPipeline : IDisposable
     public SerilogPipeline(
         IOptions<ObservabilityOptions> options,
         IConfiguration configuration,
-        IHostEnvironment environment,
+        ServiceIdentity identity,
         IHttpContextAccessor accessor,
         LogOutput output,
         IEnumerable<ILogEventSink> extraSinks)
     {
         StderrSelfLog.Enable();
         var o = options.Value;
-        ServiceName = o.ServiceName ?? environment.ApplicationName;
-        ServiceVersion = o.ServiceVersion ?? ResolveVersion(environment.ApplicationName);
         var enricher = new ObservabilityEnricher(
             accessor,
             o.RequestId.Header,
-            new LogEventProperty(LogPropertyNames.Service, new ScalarValue(ServiceName)),
-            new LogEventProperty(LogPropertyNames.Version, new ScalarValue(ServiceVersion)),
-            new LogEventProperty(LogPropertyNames.Environment, new ScalarValue(environment.EnvironmentName)),
+            new LogEventProperty(LogPropertyNames.Service, new ScalarValue(identity.Name)),
+            new LogEventProperty(LogPropertyNames.Version, new ScalarValue(identity.Version)),
+            new LogEventProperty(LogPropertyNames.Environment, new ScalarValue(identity.Environment)),
             new SensitiveDataRedactor((IEnumerable<string>?)o.Logging.SensitiveQueryKeys ?? LoggingOptions.DefaultSensitiveQueryKeys));
         ITextFormatter formatter = o.Logging.Format == LogFormat.Text
             ? new MessageTemplateTextFormatter(TextTemplate)
@@ -63,10 +60,6 @@ internal sealed class SerilogPipeline : IDisposable
 
     public Logger Logger { get; }
 
-    public string ServiceName { get; }
-
-    public string ServiceVersion { get; }
-
     public void Dispose() => Logger.Dispose();
 
     private static LoggerConfiguration Configure(ILogEventEnricher enricher, ILogEventSink stdout, ILogEventSink[] sinks)
@@ -82,26 +75,5 @@ internal sealed class SerilogPipeline : IDisposable
         }
 
         return configuration;
-    }
-
-    private static string ResolveVersion(string applicationName)
-    {
-        Assembly? assembly = null;
-        try
-        {
-            assembly = Assembly.Load(new AssemblyName(applicationName));
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or FileLoadException or BadImageFormatException or ArgumentException)
-        {
-            assembly = Assembly.GetEntryAssembly();
-        }
-
-        var version = assembly?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion
-            ?? assembly?.GetName().Version?.ToString()
-            ?? "0.0.0";
-
-        // The SDK appends "+<commit sha>"; 40 characters more on every log line is a cost, not information.
-        var plus = version.IndexOf('+', StringComparison.Ordinal);
-        return plus > 0 ? version[..plus] : version;
     }
 }

@@ -1,8 +1,12 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Hosting;
+using Observability.AspNetCore.Metrics.Bridge;
+using Observability.AspNetCore.Metrics.Runtime;
 using Prometheus;
 
 namespace Observability.AspNetCore.Metrics;
@@ -12,13 +16,15 @@ namespace Observability.AspNetCore.Metrics;
 /// request metrics with their labels fixed here, and the cached in-progress children. The app's own prometheus-net
 /// metrics stay in prometheus-net's default registry and are served on the same endpoint.
 /// </summary>
-internal sealed class RequestMetrics
+internal sealed class RequestMetrics : IDisposable
 {
     private readonly Gauge.Child[] _inProgress;
     private readonly Regex? _excludedPaths;
     private readonly IPNetwork[] _allowedNetworks;
 
-    public RequestMetrics(IOptions<ObservabilityOptions> options)
+    private readonly MeterBridge _bridge;
+
+    public RequestMetrics(IOptions<ObservabilityOptions> options, ServiceIdentity identity, IMeterFactory meterFactory)
     {
         var o = options.Value.Metrics;
         Prefix = NormalizePrefix(o.Prefix);
@@ -56,6 +62,16 @@ internal sealed class RequestMetrics
             _inProgress[i] = InProgress.WithLabels(HttpMethodLabels.Values[i]);
         }
 
+        RuntimeMetrics.Register(Registry, Prefix, identity.Name, identity.Version, identity.Environment);
+
+        // One bridge per registry (two would count every measurement twice), scoped to this host's meter factory so two
+        // hosts in one process never export each other's instruments.
+        _bridge = new MeterBridge(
+            Registry,
+            o.Meters is null ? null : [.. o.Meters],
+            [.. (IEnumerable<string>?)o.ExcludeMeters ?? MetricsOptions.DefaultExcludeMeters],
+            meterScope: meterFactory);
+
         _excludedPaths = PathGlob.Compile(o.ExcludePaths);
         _allowedNetworks = o.AllowedNetworks is { Count: > 0 } networks ? [.. networks.Select(IPNetwork.Parse)] : [];
     }
@@ -80,6 +96,8 @@ internal sealed class RequestMetrics
     public Histogram QueryDuration { get; }
 
     public Gauge.Child InProgressFor(int methodIndex) => _inProgress[methodIndex];
+
+    public void Dispose() => _bridge.Dispose();
 
     public bool IsExcludedPath(PathString path) => _excludedPaths is not null && path.Value is { } value && _excludedPaths.IsMatch(value);
 
