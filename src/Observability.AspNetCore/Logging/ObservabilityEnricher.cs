@@ -30,7 +30,7 @@ internal sealed class ObservabilityEnricher(
             logEvent.AddOrUpdateProperty(RequestScope.GetOrCreate(context, requestIdHeader).RequestIdProperty);
         }
 
-        if (!ReferenceEquals(logEvent.MessageTemplate, RequestCompletionLogger.Template))
+        if (!ReferenceEquals(logEvent.MessageTemplate, RequestCompletionLogger.Template) && !ReferenceEquals(logEvent.MessageTemplate, RequestCompletionLogger.AbortedTemplate))
         {
             redactor.Redact(logEvent);
         }

@@ -250,6 +250,7 @@ public sealed class CompletionEventTests
         Assert.Equal("Information", e.Level());
         Assert.NotEqual(500, e.GetProperty("StatusCode").GetInt32());
         Assert.True(e.GetProperty("Aborted").GetBoolean());
+        Assert.Equal("{RequestMethod} {RequestPath} aborted by the client after {Elapsed} ms", e.Str("@mt"));
         Assert.False(e.Has("@x"));
     }
 

@@ -311,7 +311,7 @@ public sealed class RequestMetricsTests
     [Fact]
     public async Task Apps_own_prometheus_net_metrics_appear_on_the_same_endpoint()
     {
-        var name = "app_own_counter_" + Guid.NewGuid().ToString("N")[..8] + "_total";
+        var name = "app_own_widgets_" + Guid.NewGuid().ToString("N")[..8] + "_total";
         Prometheus.Metrics.CreateCounter(name, "An app's own counter.").Inc(7);
         await using var app = await StartAsync();
 
