@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Caching.Memory;
+using Observability.AspNetCore;
 
 namespace Observability.SampleApi.Cache;
 
@@ -19,6 +20,18 @@ internal static class CacheServiceExtensions
             return string.IsNullOrWhiteSpace(redis)
                 ? new MemoryCacheStore(services.GetRequiredService<IMemoryCache>())
                 : new RedisCacheStore(redis);
+        });
+
+        // The redis health check is on exactly when the cache is on Redis.
+        builder.Services.AddOptions<ObservabilityOptions>().PostConfigure<IConfiguration>(static (options, configuration) =>
+        {
+            var redis = options.Health.Redis;
+            if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString(RedisConnectionStringName))
+                && string.IsNullOrWhiteSpace(redis.ConnectionStringName)
+                && string.IsNullOrWhiteSpace(redis.ConnectionString))
+            {
+                redis.ConnectionStringName = RedisConnectionStringName;
+            }
         });
         return builder;
     }

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Observability.AspNetCore;
 
 namespace Observability.SampleApi.Data;
 
@@ -39,6 +40,20 @@ internal static class DatabaseServiceExtensions
             optionsLifetime: ServiceLifetime.Singleton);
 
         builder.Services.AddSingleton<DatabaseInitializer>();
+
+        // The postgres health check follows the database the sample really uses: on with PostgreSQL, off on the SQLite
+        // default (so `dotnet run` starts with nothing else installed). Decided when the options are built, like the
+        // provider above, and only when the configuration has not chosen for itself.
+        builder.Services.AddOptions<ObservabilityOptions>().PostConfigure<IConfiguration>(static (options, configuration) =>
+        {
+            var postgres = options.Health.Postgres;
+            if (!string.IsNullOrWhiteSpace(configuration.GetConnectionString(PostgresConnectionStringName))
+                && string.IsNullOrWhiteSpace(postgres.ConnectionStringName)
+                && string.IsNullOrWhiteSpace(postgres.ConnectionString))
+            {
+                postgres.ConnectionStringName = PostgresConnectionStringName;
+            }
+        });
         return builder;
     }
 

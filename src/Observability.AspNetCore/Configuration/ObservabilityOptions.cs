@@ -35,6 +35,12 @@ public sealed class ObservabilityOptions
 
     /// <summary>Slow- and hung-request detection (<c>Observability:SlowRequests</c>).</summary>
     public SlowRequestOptions SlowRequests { get; } = new();
+
+    /// <summary>Slow- and repeated-query detection for database commands (<c>Observability:SlowQueries</c>).</summary>
+    public SlowQueryOptions SlowQueries { get; } = new();
+
+    /// <summary>Health endpoints settings (<c>Observability:Health</c>).</summary>
+    public HealthOptions Health { get; } = new();
 }
 
 /// <summary>Request ID settings, bound from <c>Observability:RequestId</c>.</summary>

@@ -52,7 +52,32 @@ internal sealed class ObservabilityOptionsValidator : IValidateOptions<Observabi
 
         ValidateMetrics(options.Metrics, failures);
         ValidateSlowRequests(options.SlowRequests, failures);
+        ValidateSlowQueries(options.SlowQueries, failures);
         return failures.Build();
+    }
+
+    private static void ValidateSlowQueries(SlowQueryOptions queries, ValidateOptionsResultBuilder failures)
+    {
+        if (queries.ThresholdMs < 0)
+        {
+            failures.AddError($"Observability:SlowQueries:ThresholdMs must be >= 0 (0 disables); was {queries.ThresholdMs}.");
+        }
+
+        if (queries.MaxCommandTextLength < 1)
+        {
+            failures.AddError($"Observability:SlowQueries:MaxCommandTextLength must be >= 1; was {queries.MaxCommandTextLength}.");
+        }
+
+        // 1 would call every command that ran once "repeated".
+        if (queries.RepeatedQueryThreshold is < 0 or 1)
+        {
+            failures.AddError($"Observability:SlowQueries:RepeatedQueryThreshold must be 0 (disables) or >= 2; was {queries.RepeatedQueryThreshold}.");
+        }
+
+        if (queries.MaxWarningsPerSecond < 1)
+        {
+            failures.AddError($"Observability:SlowQueries:MaxWarningsPerSecond must be >= 1; was {queries.MaxWarningsPerSecond}.");
+        }
     }
 
     private static void ValidateSlowRequests(SlowRequestOptions slow, ValidateOptionsResultBuilder failures)

@@ -3,6 +3,7 @@ using Observability.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore;
+using Observability.AspNetCore.Health;
 using Observability.AspNetCore.Metrics;
 using Observability.AspNetCore.Pipeline;
 
@@ -65,5 +66,7 @@ public static class ObservabilityApplicationBuilderExtensions
                 .WithDisplayName("Observability metrics")
                 .WithMetadata(new ExcludeFromDescriptionAttribute());
         }
+
+        HealthRegistration.Map(endpoints, options);
     }
 }

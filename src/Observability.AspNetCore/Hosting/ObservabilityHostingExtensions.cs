@@ -4,11 +4,13 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore;
+using Observability.AspNetCore.Health;
 using Observability.AspNetCore.Hosting;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics;
 using Observability.AspNetCore.Pipeline;
 using Observability.AspNetCore.RequestId;
+using Observability.AspNetCore.SlowQueries;
 using Observability.AspNetCore.SlowRequests;
 using Serilog.Extensions.Logging;
 
@@ -53,8 +55,10 @@ public static class ObservabilityHostingExtensions
         services.TryAddSingleton<ServiceIdentity>();
         services.TryAddSingleton<EndpointInfoCache>();
         services.TryAddSingleton<RequestMetrics>();
+        HealthRegistration.Add(builder);
         services.TryAddSingleton<SlowRequestMonitor>();
         services.AddHostedService(static sp => sp.GetRequiredService<SlowRequestMonitor>());
+        SlowQueryRegistration.Add(services);
 
         services.PostConfigure<ProblemDetailsOptions>(ProblemDetailsRequestId.Chain);
         services.TryAddTransient<RequestIdPropagationHandler>();

@@ -62,7 +62,8 @@ internal sealed class RequestCompletionLogger
         var clientIp = _includeClientIp ? context.Connection.RemoteIpAddress?.ToString() : null;
         var userId = _includeUserId ? GetUserId(context.User) : null;
 
-        var count = 6 + (endpoint.RouteProperty is null ? 0 : 1) + (clientIp is null ? 0 : 1) + (userId is null ? 0 : 1) + (aborted ? 1 : 0);
+        var db = scope.Db is { Commands: > 0 } stats ? stats : null;
+        var count = 6 + (endpoint.RouteProperty is null ? 0 : 1) + (clientIp is null ? 0 : 1) + (userId is null ? 0 : 1) + (aborted ? 1 : 0) + (db is null ? 0 : 2);
         var properties = new LogEventProperty[count];
         var i = 0;
         properties[i++] = new LogEventProperty(LogPropertyNames.RequestMethod, new ScalarValue(request.Method));
@@ -84,6 +85,12 @@ internal sealed class RequestCompletionLogger
         if (userId is not null)
         {
             properties[i++] = new LogEventProperty(LogPropertyNames.UserId, new ScalarValue(userId));
+        }
+
+        if (db is not null)
+        {
+            properties[i++] = new LogEventProperty(LogPropertyNames.DbCommands, new ScalarValue(db.Commands));
+            properties[i++] = new LogEventProperty(LogPropertyNames.DbElapsed, new ScalarValue(Math.Round(db.ElapsedMs, 3)));
         }
 
         if (aborted)

@@ -67,6 +67,14 @@ internal sealed class SerilogPipeline : IDisposable
         var configuration = new LoggerConfiguration()
             .MinimumLevel.Information()
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+
+            // EF Core logs every command at Information, SQL with inlined literals included; the slow-query feature
+            // reports the commands that matter, redacted.
+            .MinimumLevel.Override("Microsoft.EntityFrameworkCore.Database.Command", LogEventLevel.Warning)
+
+            // The framework's health-check service logs every Unhealthy run at Error with a stack trace (one a second
+            // while a database is down); the library's own health events report each status change once.
+            .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Fatal)
             .Enrich.With(enricher)
             .WriteTo.Sink(stdout);
         foreach (var sink in sinks)

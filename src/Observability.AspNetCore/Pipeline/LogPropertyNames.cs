@@ -12,6 +12,8 @@ internal static class LogPropertyNames
     public const string ClientIp = "ClientIp";
     public const string UserId = "UserId";
     public const string Aborted = "Aborted";
+    public const string DbCommands = "DbCommands";
+    public const string DbElapsed = "DbElapsed";
     public const string Service = "Service";
     public const string Version = "Version";
     public const string Environment = "Environment";

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics;
+using Observability.AspNetCore.SlowQueries;
 using Observability.AspNetCore.SlowRequests;
 using Serilog.Events;
 
@@ -40,6 +41,7 @@ internal sealed class ObservabilityMiddleware
     private readonly EndpointInfoCache _endpoints;
     private readonly RequestMetrics? _metrics;
     private readonly SlowRequestMonitor _slow;
+    private readonly SlowQueryMonitor _queries;
 
     public ObservabilityMiddleware(RequestDelegate next, IOptions<ObservabilityOptions> options, RequestCompletionLogger completion, EndpointInfoCache endpoints, SlowRequestMonitor slow, IServiceProvider services)
     {
@@ -48,6 +50,7 @@ internal sealed class ObservabilityMiddleware
         _completion = completion;
         _endpoints = endpoints;
         _slow = slow;
+        _queries = services.GetRequiredService<SlowQueryMonitor>();
         _metrics = options.Value.Metrics.Enabled ? services.GetRequiredService<RequestMetrics>() : null;
     }
 
@@ -149,6 +152,11 @@ internal sealed class ObservabilityMiddleware
             && elapsedMs > endpoint.SlowThresholdMs && !endpoint.IsStreaming && !EventStream.Is(context.Response.ContentType))
         {
             ReportSlow(context, endpoint, statusCode, elapsedMs, methodIndex);
+        }
+
+        if (scope.Db is { } db)
+        {
+            _queries.CompleteRequest(db, endpoint);
         }
 
         LogEventLevel? level = failure is not null || (statusCode >= 500 && !aborted)

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Observability.AspNetCore.RequestId;
+using Observability.AspNetCore.SlowQueries;
 using Serilog.Events;
 
 namespace Observability.AspNetCore.Pipeline;
@@ -12,6 +13,7 @@ namespace Observability.AspNetCore.Pipeline;
 internal sealed class RequestScope
 {
     private LogEventProperty? _requestIdProperty;
+    private RequestDbStats? _db;
 
     private RequestScope(string requestId) => RequestId = requestId;
 
@@ -44,6 +46,21 @@ internal sealed class RequestScope
 
     /// <summary>Set once by the watchdog, so a hung request is reported once.</summary>
     public bool HungReported { get; set; }
+
+    /// <summary>The request's database commands (count, time, repeated shapes); null until it runs one.</summary>
+    public RequestDbStats? Db => Volatile.Read(ref _db);
+
+    /// <summary>The request's database statistics, created by its first command (commands may run in parallel).</summary>
+    public RequestDbStats GetOrCreateDb()
+    {
+        if (Volatile.Read(ref _db) is { } db)
+        {
+            return db;
+        }
+
+        var created = new RequestDbStats();
+        return Interlocked.CompareExchange(ref _db, created, null) ?? created;
+    }
 
     public void Start(HttpContext context, string header, long startTimestamp)
     {

@@ -1,0 +1,22 @@
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Observability.AspNetCore.SlowQueries;
+
+/// <summary>The services of slow-query detection, added by <c>AddObservability()</c>.</summary>
+internal static class SlowQueryRegistration
+{
+    public static void Add(IServiceCollection services)
+    {
+        services.TryAddSingleton<SlowQueryMonitor>();
+
+        // Started with the host: subscribes to Npgsql's activities (raw Npgsql needs no other hook) and runs the
+        // once-a-second summary of suppressed warnings.
+        services.AddHostedService(static sp => sp.GetRequiredService<SlowQueryMonitor>());
+
+        // EF Core: one open generic registration reaches every context type, registered before or after this call.
+        services.TryAddSingleton<ObservabilityDbCommandInterceptor>();
+        services.Add(ServiceDescriptor.Singleton(typeof(IDbContextOptionsConfiguration<>), typeof(ObservabilityDbContextOptionsConfiguration<>)));
+    }
+}

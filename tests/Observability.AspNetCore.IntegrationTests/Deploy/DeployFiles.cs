@@ -1,0 +1,245 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace Observability.AspNetCore.IntegrationTests.Deploy;
+
+/// <summary>A PromQL query of a dashboard panel.</summary>
+internal sealed record PanelQuery(int PanelId, string PanelTitle, string RefId, string Expr)
+{
+    public override string ToString() => $"panel {PanelId} '{PanelTitle}' {RefId}";
+}
+
+/// <summary>An alert rule of <c>deploy/prometheus/alerts.yml</c> as written in the file.</summary>
+internal sealed record AlertRule(string Name, string Expr, string For, IReadOnlyDictionary<string, string> Labels, IReadOnlyDictionary<string, string> Annotations);
+
+/// <summary>The files under <c>deploy/</c>, located from the test's output directory, and what the tests derive from them.</summary>
+internal static partial class DeployFiles
+{
+    /// <summary>The grafana data-source uid every panel must use.</summary>
+    public const string DataSourceUid = "observability-prometheus";
+
+    /// <summary>Where <c>deploy/prometheus/prometheus.yml</c> expects the sample API (the compose stack runs it on the host).</summary>
+    public const string ShippedTarget = "host.docker.internal:5080";
+
+    private static readonly Lazy<string> Root = new(FindRepositoryRoot);
+
+    public static string RepositoryRoot => Root.Value;
+
+    public static string DeployDirectory => Path.Combine(RepositoryRoot, "deploy");
+
+    public static string PrometheusConfig => Deploy("prometheus/prometheus.yml");
+
+    public static string AlertRules => Deploy("prometheus/alerts.yml");
+
+    public static string AlertRuleTests => Deploy("prometheus/alerts.test.yml");
+
+    public static string AlertmanagerConfig => Deploy("alertmanager/alertmanager.yml");
+
+    public static string GrafanaDataSources => Deploy("grafana/provisioning/datasources/prometheus.yml");
+
+    public static string GrafanaDashboardProviders => Deploy("grafana/provisioning/dashboards/dashboards.yml");
+
+    public static string GrafanaDashboardsDirectory => Deploy("grafana/dashboards");
+
+    public static string Compose => Deploy("docker-compose.monitoring.yml");
+
+    public static string KubernetesDeployment => Deploy("kubernetes/deployment.yaml");
+
+    /// <summary>An absolute path under <c>deploy/</c>.</summary>
+    public static string Deploy(string relative) => Path.Combine(DeployDirectory, relative.Replace('/', Path.DirectorySeparatorChar));
+
+    /// <summary>Every dashboard JSON file (at least one).</summary>
+    public static IReadOnlyList<string> DashboardFiles()
+    {
+        var files = Directory.GetFiles(GrafanaDashboardsDirectory, "*.json").Order(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(files);
+        return files;
+    }
+
+    public static JsonObject LoadDashboard(string path) =>
+        JsonNode.Parse(File.ReadAllText(path))?.AsObject() ?? throw new InvalidDataException($"{path} is not a JSON object");
+
+    /// <summary>The panels of a dashboard, those nested in collapsed rows included.</summary>
+    public static IEnumerable<JsonObject> Panels(JsonObject dashboard)
+    {
+        foreach (var panel in dashboard["panels"]?.AsArray() ?? [])
+        {
+            var p = panel!.AsObject();
+            yield return p;
+            foreach (var nested in p["panels"]?.AsArray() ?? [])
+            {
+                yield return nested!.AsObject();
+            }
+        }
+    }
+
+    /// <summary>Every panel query of every dashboard.</summary>
+    public static IReadOnlyList<PanelQuery> PanelQueries()
+    {
+        var queries = new List<PanelQuery>();
+        foreach (var file in DashboardFiles())
+        {
+            foreach (var panel in Panels(LoadDashboard(file)))
+            {
+                foreach (var target in panel["targets"]?.AsArray() ?? [])
+                {
+                    queries.Add(new PanelQuery(
+                        panel["id"]!.GetValue<int>(),
+                        panel["title"]?.GetValue<string>() ?? "",
+                        target!["refId"]?.GetValue<string>() ?? "",
+                        target["expr"]?.GetValue<string>() ?? ""));
+                }
+            }
+        }
+
+        Assert.NotEmpty(queries);
+        return queries;
+    }
+
+    /// <summary>Grafana variables replaced so the expression runs in Prometheus as is: <c>$job</c> (All) becomes <c>.+</c>.</summary>
+    public static string Substitute(string expr) => expr.Replace("$job", ".+", StringComparison.Ordinal);
+
+    /// <summary>The rules of alerts.yml, read from the file.</summary>
+    public static IReadOnlyList<AlertRule> ReadAlertRules()
+    {
+        var root = MiniYaml.ParseFile(AlertRules)!.AsObject();
+        var rules = new List<AlertRule>();
+        foreach (var group in root["groups"]!.AsArray())
+        {
+            foreach (var rule in group!["rules"]!.AsArray())
+            {
+                rules.Add(new AlertRule(
+                    rule!["alert"]?.GetValue<string>() ?? throw new InvalidDataException("alerts.yml: a rule without 'alert' (recording rules are not expected there)"),
+                    rule["expr"]!.GetValue<string>().Trim(),
+                    rule["for"]?.GetValue<string>() ?? "0s",
+                    ToDictionary(rule["labels"]),
+                    ToDictionary(rule["annotations"])));
+            }
+        }
+
+        return rules;
+    }
+
+    /// <summary>
+    /// A copy of alerts.yml for end-to-end runs: every <c>for:</c> becomes <paramref name="forDuration"/>, nothing else
+    /// changes (asserted line by line, so the expressions under test are the shipped ones).
+    /// </summary>
+    public static string AlertRulesWithFor(string forDuration)
+    {
+        var original = File.ReadAllText(AlertRules);
+        var rewritten = ForLine().Replace(original, m => m.Groups["indent"].Value + "for: " + forDuration);
+        var before = original.Split('\n');
+        var after = rewritten.Split('\n');
+        Assert.Equal(before.Length, after.Length);
+        for (var i = 0; i < before.Length; i++)
+        {
+            if (before[i] != after[i])
+            {
+                Assert.Matches(ForLine(), before[i]);
+            }
+        }
+
+        // Every rule's 'for:' was a line of its own that the rewrite reached.
+        Assert.Equal(ReadAlertRules().Count(r => r.For != "0s"), ForLine().Matches(original).Count);
+        return rewritten;
+    }
+
+    /// <summary>
+    /// deploy/prometheus/prometheus.yml made runnable on loopback: scrape and evaluation intervals set to
+    /// <paramref name="interval"/>, the sample target replaced by <paramref name="target"/>, and the Alertmanager address
+    /// by <paramref name="alertmanager"/>. Everything else (job name, metrics path, rule_files) stays as shipped.
+    /// </summary>
+    public static string LoopbackPrometheusConfig(string target, string alertmanager, string interval = "1s")
+    {
+        var text = File.ReadAllText(PrometheusConfig);
+        var root = MiniYaml.Parse(text, PrometheusConfig)!.AsObject();
+        var shippedAlertmanager = root["alerting"]!["alertmanagers"]![0]!["static_configs"]![0]!["targets"]![0]!.GetValue<string>();
+
+        text = Replace(text, ShippedTarget, target);
+        text = Replace(text, shippedAlertmanager, alertmanager);
+        var intervals = IntervalLine().Matches(text).Count;
+        Assert.True(intervals == 2, $"expected scrape_interval and evaluation_interval once each in prometheus.yml, found {intervals} interval lines");
+        return IntervalLine().Replace(text, m => $"{m.Groups["indent"].Value}{m.Groups["key"].Value}: {interval}");
+
+        static string Replace(string text, string from, string to)
+        {
+            Assert.True(text.Contains(from, StringComparison.Ordinal), $"prometheus.yml no longer contains '{from}'");
+            return text.Replace(from, to, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>A Prometheus duration (<c>1m</c>, <c>1h30m</c>, <c>500ms</c>) as a TimeSpan.</summary>
+    public static TimeSpan ParseDuration(string text)
+    {
+        var total = TimeSpan.Zero;
+        var matches = DurationPart().Matches(text);
+        Assert.True(matches.Sum(m => m.Length) == text.Length && matches.Count > 0, $"'{text}' is not a Prometheus duration");
+        foreach (Match m in matches)
+        {
+            var value = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+            total += m.Groups[2].Value switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(value),
+                "s" => TimeSpan.FromSeconds(value),
+                "m" => TimeSpan.FromMinutes(value),
+                "h" => TimeSpan.FromHours(value),
+                "d" => TimeSpan.FromDays(value),
+                "w" => TimeSpan.FromDays(7 * value),
+                _ => TimeSpan.FromDays(365 * value),
+            };
+        }
+
+        return total;
+    }
+
+    /// <summary>A Kubernetes memory quantity (<c>512Mi</c>, <c>1Gi</c>, <c>1G</c>, bytes) in bytes.</summary>
+    public static long ParseKubernetesBytes(string text)
+    {
+        var m = KubernetesQuantity().Match(text);
+        Assert.True(m.Success, $"'{text}' is not a Kubernetes memory quantity");
+        var value = long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        return value * m.Groups[2].Value switch
+        {
+            "" => 1L,
+            "Ki" => 1L << 10,
+            "Mi" => 1L << 20,
+            "Gi" => 1L << 30,
+            "Ti" => 1L << 40,
+            "k" => 1_000L,
+            "M" => 1_000_000L,
+            "G" => 1_000_000_000L,
+            _ => 1_000_000_000_000L,
+        };
+    }
+
+    public static IReadOnlyDictionary<string, string> ToDictionary(JsonNode? node) =>
+        node is JsonObject map
+            ? map.ToDictionary(p => p.Key, p => p.Value?.GetValue<string>() ?? "", StringComparer.Ordinal)
+            : new Dictionary<string, string>(StringComparer.Ordinal);
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Observability.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Observability.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    [GeneratedRegex(@"^(?<indent>[ ]+)for:[ ]*\S+[ ]*$", RegexOptions.Multiline)]
+    private static partial Regex ForLine();
+
+    [GeneratedRegex(@"^(?<indent>[ ]*)(?<key>scrape_interval|evaluation_interval):[ ]*\S+[ ]*$", RegexOptions.Multiline)]
+    private static partial Regex IntervalLine();
+
+    [GeneratedRegex(@"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")]
+    private static partial Regex DurationPart();
+
+    [GeneratedRegex(@"^(\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?$")]
+    private static partial Regex KubernetesQuantity();
+}

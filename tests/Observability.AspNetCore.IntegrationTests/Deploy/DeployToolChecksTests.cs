@@ -1,0 +1,156 @@
+using System.Text.RegularExpressions;
+using Observability.AspNetCore.IntegrationTests.Infrastructure;
+
+namespace Observability.AspNetCore.IntegrationTests.Deploy;
+
+/// <summary>
+/// The Prometheus project's own validators on the shipped files: <c>promtool check config</c>, <c>check rules</c>,
+/// <c>test rules</c>, <c>amtool check-config</c> and <c>amtool config routes test</c>, plus the checks on alerts.yml and
+/// alerts.test.yml that the tools do not make (every alert has its severity and texts, and a firing and a silent test).
+/// </summary>
+public sealed partial class DeployToolChecksTests
+{
+    [Fact]
+    public async Task Promtool_check_config_accepts_prometheus_yml_and_the_rule_file_it_loads()
+    {
+        var result = await PromTools.RunAsync("promtool", "check", "config", DeployFiles.PrometheusConfig);
+
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Contains("SUCCESS: 1 rule files found", result.CombinedOutput, StringComparison.Ordinal);
+        Assert.Contains($"SUCCESS: {DeployFiles.ReadAlertRules().Count} rules found", result.CombinedOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Promtool_check_rules_accepts_alerts_yml_with_every_lint()
+    {
+        var result = await PromTools.RunAsync("promtool", "check", "rules", "--lint=all", "--lint-fatal", DeployFiles.AlertRules);
+
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Contains("SUCCESS: 8 rules found", result.CombinedOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Promtool_test_rules_passes_every_alert_unit_test()
+    {
+        var result = await PromTools.RunAsync("promtool", "test", "rules", DeployFiles.AlertRuleTests);
+
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Contains("SUCCESS", result.CombinedOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Alert_unit_tests_have_a_firing_and_a_silent_case_for_every_alert()
+    {
+        var root = MiniYaml.ParseFile(DeployFiles.AlertRuleTests)!.AsObject();
+        Assert.Equal("alerts.yml", Assert.Single(root["rule_files"]!.AsArray())!.GetValue<string>());
+
+        var firing = new HashSet<string>(StringComparer.Ordinal);
+        var silent = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var test in root["tests"]!.AsArray())
+        {
+            foreach (var check in test!["alert_rule_test"]?.AsArray() ?? [])
+            {
+                var name = check!["alertname"]!.GetValue<string>();
+                var expected = check["exp_alerts"]?.AsArray() ?? [];
+                (expected.Count > 0 ? firing : silent).Add(name);
+            }
+        }
+
+        var alerts = DeployFiles.ReadAlertRules().Select(r => r.Name).ToList();
+        Assert.Equal(8, alerts.Count);
+        Assert.All(alerts, name =>
+        {
+            Assert.True(firing.Contains(name), $"alerts.test.yml has no case where {name} fires");
+            Assert.True(silent.Contains(name), $"alerts.test.yml has no case where {name} stays silent (exp_alerts: [])");
+        });
+        Assert.Empty(firing.Union(silent).Except(alerts));
+    }
+
+    [Fact]
+    public void Every_alert_has_a_severity_a_sensible_for_and_texts_naming_the_service_and_what_fails()
+    {
+        var rules = DeployFiles.ReadAlertRules();
+
+        Assert.Equal(
+            ["DependencyUnhealthy", "HighErrorRatio", "HighLatencyP95", "HighProcessMemory", "SlowQueryRate", "SlowRequestRate", "TargetDown", "ThreadPoolStarvation"],
+            rules.Select(r => r.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(rules.Count, rules.Select(r => r.Name).Distinct(StringComparer.Ordinal).Count());
+        foreach (var rule in rules)
+        {
+            Assert.True(rule.Labels.TryGetValue("severity", out var severity) && severity is "critical" or "warning", $"{rule.Name}: severity '{severity}'");
+            var forDuration = DeployFiles.ParseDuration(rule.For);
+            Assert.True(forDuration >= TimeSpan.FromMinutes(1) && forDuration <= TimeSpan.FromMinutes(30), $"{rule.Name}: for {rule.For}");
+
+            // The service (job), and every label the rule keeps besides it (endpoint, check, database, instance), are named.
+            var kept = ByClause().Matches(rule.Expr)
+                .SelectMany(m => m.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                .Where(l => l != "le")
+                .Append("job")
+                .ToHashSet(StringComparer.Ordinal);
+            if (!rule.Expr.Contains(" by (", StringComparison.Ordinal))
+            {
+                // A bare selector keeps every label of its series: name the instance, or the check for a health check.
+                kept.Add(rule.Expr.StartsWith("health_check_status", StringComparison.Ordinal) ? "check" : "instance");
+            }
+
+            foreach (var annotation in new[] { "summary", "description" })
+            {
+                Assert.True(rule.Annotations.TryGetValue(annotation, out var text) && text.Length > 0, $"{rule.Name}: no {annotation}");
+                foreach (var label in kept)
+                {
+                    Assert.True(text!.Contains("$labels." + label, StringComparison.Ordinal), $"{rule.Name}: the {annotation} does not name {label}: {text}");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Amtool_check_config_accepts_alertmanager_yml()
+    {
+        var result = await PromTools.RunAsync("amtool", "check-config", DeployFiles.AlertmanagerConfig);
+
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Contains("SUCCESS", result.CombinedOutput, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("critical", "pager")]
+    [InlineData("warning", "chat")]
+    [InlineData("info", "default")]
+    public async Task Alertmanager_routes_each_severity_to_its_webhook_receiver(string severity, string receiver)
+    {
+        // Every severity the rules use has a route of its own.
+        if (severity != "info")
+        {
+            Assert.Contains(DeployFiles.ReadAlertRules(), r => r.Labels["severity"] == severity);
+        }
+
+        var result = await PromTools.RunAsync(
+            "amtool", "config", "routes", "test", $"--config.file={DeployFiles.AlertmanagerConfig}", $"--verify.receivers={receiver}",
+            "alertname=HighErrorRatio", "job=sample-api", $"severity={severity}");
+
+        Assert.True(result.Succeeded, result.ToString());
+        Assert.Equal(receiver, result.Stdout.Trim());
+
+        var config = MiniYaml.ParseFile(DeployFiles.AlertmanagerConfig)!.AsObject();
+        var definition = config["receivers"]!.AsArray().Single(r => r!["name"]!.GetValue<string>() == receiver)!;
+        var url = Assert.Single(definition["webhook_configs"]!.AsArray())!["url"]!.GetValue<string>();
+        Assert.True(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https", $"{receiver}: webhook url '{url}'");
+    }
+
+    [Fact]
+    public void Alertmanager_inhibits_warnings_of_a_service_that_is_down()
+    {
+        var config = MiniYaml.ParseFile(DeployFiles.AlertmanagerConfig)!.AsObject();
+        var rule = Assert.Single(config["inhibit_rules"]!.AsArray())!;
+
+        Assert.Equal("alertname=\"TargetDown\"", Assert.Single(rule["source_matchers"]!.AsArray())!.GetValue<string>());
+        Assert.Equal("severity=\"warning\"", Assert.Single(rule["target_matchers"]!.AsArray())!.GetValue<string>());
+        Assert.Equal(["job"], rule["equal"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Contains(DeployFiles.ReadAlertRules(), r => r.Name == "TargetDown" && r.Expr == "up == 0");
+        Assert.Contains("job", config["route"]!["group_by"]!.AsArray().Select(n => n!.GetValue<string>()));
+    }
+
+    [GeneratedRegex(@"\bby \(([^)]*)\)")]
+    private static partial Regex ByClause();
+}

@@ -1,0 +1,106 @@
+using System.Net;
+using Observability.AspNetCore.IntegrationTests.Infrastructure;
+
+namespace Observability.AspNetCore.IntegrationTests.Health;
+
+/// <summary>A real PostgreSQL or Redis stops and comes back under a running app. Each test owns its servers.</summary>
+[Collection(HealthFaultsCollection.Name)]
+public sealed class DependencyOutageTests
+{
+    private static readonly TimeSpan CallBound = TimeSpan.FromSeconds(1);
+
+    [Fact]
+    public async Task Stopped_postgres_turns_ready_503_within_CacheMs_plus_1s_with_fast_calls_and_ready_returns_when_it_restarts()
+    {
+        await using var postgres = await PostgresServer.StartAsync();
+        await using var redis = await RedisServer.StartAsync();
+        await using var host = await HealthHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Observability:Health:Postgres:ConnectionString"] = postgres.ConnectionString,
+            ["Observability:Health:Redis:ConnectionString"] = redis.ConnectionString,
+        });
+        await Poll.UntilAsync(() => host.GetAsync("/health/ready"), p => p.Status == HttpStatusCode.OK, TimeSpan.FromSeconds(15));
+
+        await postgres.StopAsync();
+        await AssertOutageAsync(host, "postgres", other: "redis");
+
+        await postgres.StartAgainAsync();
+        await Poll.UntilAsync(() => host.GetAsync("/health/ready"), p => p.Status == HttpStatusCode.OK, TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public async Task Stopped_redis_turns_ready_503_within_CacheMs_plus_1s_with_fast_calls_and_ready_returns_when_it_restarts()
+    {
+        await using var postgres = await PostgresServer.StartAsync();
+        await using var redis = await RedisServer.StartAsync();
+        await using var host = await HealthHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Observability:Health:Postgres:ConnectionString"] = postgres.ConnectionString,
+            ["Observability:Health:Redis:ConnectionString"] = redis.ConnectionString,
+        });
+        await Poll.UntilAsync(() => host.GetAsync("/health/ready"), p => p.Status == HttpStatusCode.OK, TimeSpan.FromSeconds(15));
+
+        await redis.StopAsync();
+        await AssertOutageAsync(host, "redis", other: "postgres");
+
+        await redis.StartAgainAsync();
+        await Poll.UntilAsync(() => host.GetAsync("/health/ready"), p => p.Status == HttpStatusCode.OK, TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public async Task A_stopped_dependency_shows_as_0_in_health_check_status_without_anyone_calling_the_endpoints()
+    {
+        await using var postgres = await PostgresServer.StartAsync();
+        await using var host = await HealthHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Observability:Health:Postgres:ConnectionString"] = postgres.ConnectionString,
+            ["Observability:Health:PublishIntervalMs"] = "200",
+        });
+        await Poll.UntilAsync(() => host.GetAsync("/metrics"), p => p.Text.Contains("health_check_status{check=\"postgres\"} 1", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+
+        await postgres.StopAsync();
+
+        var (down, _) = await Poll.UntilAsync(() => host.GetAsync("/metrics"), p => p.Text.Contains("health_check_status{check=\"postgres\"} 0", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+        Assert.Contains("health_check_duration_seconds{check=\"postgres\"}", down.Text, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Right after the dependency went down: ready turns 503 naming it within CacheMs (1000, the default) + 1 s, every
+    /// call answers within 1 s, live and /health stay 200, and detailed says why.
+    /// </summary>
+    private static async Task AssertOutageAsync(HealthHost host, string failed, string other)
+    {
+        var (down, elapsed) = await Poll.UntilAsync(
+            () => host.GetAsync("/health/ready"),
+            p => p.Status == HttpStatusCode.ServiceUnavailable,
+            TimeSpan.FromSeconds(5),
+            each: p => Assert.True(p.Elapsed < CallBound, $"a call took too long: {p}"),
+            intervalMs: 50);
+        Assert.True(elapsed <= TimeSpan.FromMilliseconds(1000 + 1000), $"ready turned 503 only after {elapsed.TotalMilliseconds} ms");
+        Assert.Equal("Unhealthy", down.BodyStatusOf());
+        Assert.Equal("Unhealthy", down.CheckStatus(failed));
+        Assert.Equal("Healthy", down.CheckStatus(other));
+
+        for (var i = 0; i < 8; i++)
+        {
+            var ready = await host.GetAsync("/health/ready");
+            var live = await host.GetAsync("/health/live");
+            var basic = await host.GetAsync("/health");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.Status);
+            Assert.Equal(HttpStatusCode.OK, live.Status);
+            Assert.Equal(HttpStatusCode.OK, basic.Status);
+            Assert.All([ready, live, basic], p => Assert.True(p.Elapsed < CallBound, $"a call took too long: {p}"));
+            await Task.Delay(150);
+        }
+
+        var detailed = await host.GetAsync("/health/detailed");
+        Assert.True(detailed.Elapsed < CallBound, $"a call took too long: {detailed}");
+        Assert.Equal("Unhealthy", detailed.CheckStatus(failed));
+        Assert.False(string.IsNullOrEmpty(detailed.CheckError(failed)), detailed.ToString());
+    }
+}
+
+internal static class ProbeExtensions
+{
+    public static string? BodyStatusOf(this Probe probe) => probe.Body.GetProperty("status").GetString();
+}

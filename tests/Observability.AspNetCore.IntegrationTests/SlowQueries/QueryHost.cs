@@ -1,0 +1,193 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+
+namespace Observability.AspNetCore.IntegrationTests.SlowQueries;
+
+/// <summary>
+/// An in-process app with the two lines, on a TestServer, whose log events are also written as CLEF JSON lines (the
+/// formatter of the stdout stream) to a sink the test reads, so tests parse exactly what a log shipper would parse.
+/// The app's own data access (an EF Core context, an <c>NpgsqlDataSource</c>) is registered by the test, before or
+/// after <c>AddObservability()</c>.
+/// </summary>
+internal sealed class QueryHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ClefSink _sink;
+
+    private QueryHost(WebApplication app, ClefSink sink)
+    {
+        _app = app;
+        _sink = sink;
+        Client = app.GetTestClient();
+    }
+
+    public HttpClient Client { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public string Output => _sink.Text;
+
+    public static async Task<QueryHost> StartAsync(
+        Action<WebApplicationBuilder> addData,
+        Action<WebApplication> map,
+        IDictionary<string, string?>? configuration = null,
+        bool dataBeforeObservability = false)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = "Production",
+            ApplicationName = typeof(QueryHost).Assembly.GetName().Name,
+        });
+        builder.WebHost.UseTestServer();
+        var settings = new Dictionary<string, string?>
+        {
+            ["Observability:SlowQueries:ThresholdMs"] = "200",
+            ["Serilog:MinimumLevel:Override:Microsoft.EntityFrameworkCore"] = "Warning",
+        };
+        foreach (var (key, value) in configuration ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(settings);
+        var sink = new ClefSink();
+        builder.Services.AddSingleton<ILogEventSink>(sink);
+        if (dataBeforeObservability)
+        {
+            addData(builder);
+            builder.AddObservability();
+        }
+        else
+        {
+            builder.AddObservability();
+            addData(builder);
+        }
+
+        var app = builder.Build();
+        app.UseObservability();
+        map(app);
+        await app.StartAsync();
+        return new QueryHost(app, sink);
+    }
+
+    public IReadOnlyList<JsonElement> Events()
+    {
+        var events = new List<JsonElement>();
+        foreach (var line in _sink.Lines())
+        {
+            using var doc = JsonDocument.Parse(line);
+            events.Add(doc.RootElement.Clone());
+        }
+
+        return events;
+    }
+
+    /// <summary>Sends GET; returns the request ID once the request's completion event is written.</summary>
+    public async Task<string> GetAsync(string path)
+    {
+        using var response = await Client.GetAsync(new Uri(path, UriKind.Relative));
+        Assert.True(response.IsSuccessStatusCode, $"GET {path} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}\n{Output}");
+        var id = response.Headers.GetValues("X-Request-ID").Single();
+        await CompletionEventAsync(id);
+        return id;
+    }
+
+    public async Task<JsonElement> CompletionEventAsync(string requestId)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var matches = Events().Where(e => e.IsCompletion() && e.Str("RequestId") == requestId).ToList();
+            if (matches.Count > 0 || DateTime.UtcNow > deadline)
+            {
+                Assert.True(matches.Count == 1, $"Expected one completion event for {requestId}, found {matches.Count}.\n{Output}");
+                return matches[0];
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
+    public async Task<string> MetricsAsync() => await Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    private sealed class ClefSink : ILogEventSink
+    {
+        private readonly CompactJsonFormatter _formatter = new();
+        private readonly StringWriter _writer = new(CultureInfo.InvariantCulture);
+        private readonly Lock _sync = new();
+
+        public string Text
+        {
+            get
+            {
+                lock (_sync)
+                {
+                    return _writer.ToString();
+                }
+            }
+        }
+
+        public void Emit(LogEvent logEvent)
+        {
+            lock (_sync)
+            {
+                _formatter.Format(logEvent, _writer);
+            }
+        }
+
+        public IEnumerable<string> Lines() => Text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+}
+
+internal static class QueryEvents
+{
+    public static string? Str(this JsonElement e, string name) =>
+        e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+
+    public static bool Has(this JsonElement e, string name) => e.TryGetProperty(name, out _);
+
+    public static string Level(this JsonElement e) => e.Str("@l") ?? "Information";
+
+    public static int EventIdOf(this JsonElement e) =>
+        e.TryGetProperty("EventId", out var id) && id.ValueKind == JsonValueKind.Object && id.TryGetProperty("Id", out var n) ? n.GetInt32() : 0;
+
+    public static bool IsCompletion(this JsonElement e) =>
+        e.TryGetProperty("EventId", out var id) && id.ValueKind == JsonValueKind.Object && id.Str("Name") == "RequestCompleted";
+
+    public static bool IsSlowQuery(this JsonElement e) => e.Str("@mt")?.Contains("Slow query", StringComparison.Ordinal) == true;
+
+    public static bool IsRepeatedQuery(this JsonElement e) => e.Str("@mt")?.Contains("Repeated query", StringComparison.Ordinal) == true;
+
+    /// <summary>
+    /// A sample of the Prometheus text exposition: <c>name{labels} value</c>, the labels compared as written
+    /// (e.g. <c>db_system="postgresql",le="0.5"</c>).
+    /// </summary>
+    public static double Sample(string exposition, string name, string labels)
+    {
+        var prefix = name + "{" + labels + "} ";
+        foreach (var line in exposition.Split('\n'))
+        {
+            if (line.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return double.Parse(line[prefix.Length..].Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+        }
+
+        return 0;
+    }
+}
