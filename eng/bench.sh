@@ -1,0 +1,462 @@
+#!/usr/bin/env bash
+# Load and micro benchmarks of Observability.AspNetCore (issue 7). Not part of the test command: timings on shared
+# machines are noisy. A test runs `--smoke` so the harness cannot rot. Results: docs/performance.md.
+#
+#   bash eng/bench.sh                 # the full run (about 12 minutes on 2 cores): load, cardinality, micro-benchmarks
+#   bash eng/bench.sh --skip-micro    # load and cardinality only
+#   bash eng/bench.sh --smoke         # one short round of everything (about a minute after the first build)
+#   bash eng/bench.sh --ablation --skip-micro --rounds 8
+#                                     # adds variants of the defaults app with one feature switched off by
+#                                     # configuration each, to attribute its cost (not part of the standard run)
+#
+# Options: --rounds N (alternations per endpoint, default 12), --window S (seconds per wrk window, default 3),
+#          --connections C (wrk connections, default 128), --variants a,b,... (bare is always included),
+#          --work-dir DIR (default artifacts/bench, or artifacts/bench-smoke with --smoke).
+#
+# What it does:
+# 1. Publishes (Release) the apps in benchmarks/apps, which serve the same two endpoints with the same handlers
+#    (GET /api/items/{id:int} -> small JSON record, GET /ping -> short string), and the BenchmarkDotNet project.
+#    They reference the library by ProjectReference, so this repository's code is what is measured.
+# 2. Starts every variant at once as a warm server on 127.0.0.1 (one port each), all pinned to one core with taskset;
+#    wrk is pinned to the other core. Pinning one core makes .NET see one CPU, which delays tier-1 JIT by ~10x:
+#    DOTNET_TC_DelaySingleProcMultiplier=1 restores the normal delay. Each variant is warmed up until the CPU per
+#    request of two consecutive windows agrees within 3% (tiered JIT settled; req/s would move with other tenants).
+# 3. Paired alternation: rounds of short wrk windows, one per variant and endpoint, the order rotated every round.
+#    Each window's figure is divided by the bare app's figure from the same round, and the median and interquartile
+#    range of those paired ratios are reported: the machine's speed drifts by +-20% within minutes, which a
+#    fresh-server-per-run design cannot separate from a 5% difference; a ratio within one round can.
+#    Per window: req/s, server CPU per request (utime+stime from /proc/<pid>/stat around the window / requests),
+#    p50/p99 latency (wrk), log bytes written per request, response bytes per request, server CPU % (its CPU time /
+#    window: below 100 the server was not the bottleneck, so req/s also reflects the client); RSS at the end.
+# 4. Cardinality: 20,000 requests to distinct /api/items/{id} URLs + 5,000 to random unmatched paths per variant:
+#    series on /metrics and RSS before and after.
+# 5. BenchmarkDotNet micro-benchmarks (benchmarks/Observability.Benchmarks), short in-process job.
+# 6. Prints markdown tables (also written to <work-dir>/results.md).
+#
+# Log sink: each server's stdout is appended to a regular file (O_APPEND), truncated between windows. That is what a
+# real deployment pays: container runtimes and log shippers read the process's stdout from a pipe or a file, so every
+# line costs a write(2) that copies it into the kernel; /dev/null would hide that copy, a terminal would add
+# rendering. Every variant that logs uses the same sink; bytes per request are read off the file's growth.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# No build server or reused MSBuild node may outlive the script holding its output pipes (the smoke test reads them);
+# MSBuild paths inherited from a calling dotnet (a test host) would point this build at the wrong SDK parts.
+export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0
+unset MSBuildExtensionsPath MSBuildSDKsPath MSBUILD_EXE_PATH
+
+smoke=0
+skip_micro=0
+ablation=0
+rounds=""
+window=""
+connections=128
+work_dir=""
+only_variants=""
+
+die() { printf 'eng/bench.sh: %s\n' "$*" >&2; exit 1; }
+log() { printf '==> %s\n' "$*" >&2; }
+
+while (($# > 0)); do
+  case "$1" in
+    --smoke) smoke=1 ;;
+    --skip-micro) skip_micro=1 ;;
+    --ablation) ablation=1 ;;
+    --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
+    --window) window="${2:?--window needs seconds}"; shift ;;
+    --connections) connections="${2:?--connections needs a number}"; shift ;;
+    --work-dir) work_dir="${2:?--work-dir needs a directory}"; shift ;;
+    --variants) only_variants="${2:?--variants needs a list}"; shift ;;
+    -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option '$1' (see --help)" ;;
+  esac
+  shift
+done
+
+if ((smoke)); then
+  rounds="${rounds:-1}"; window="${window:-1}"
+  warmup_min=1; warmup_max=1; warmup_window=1
+  card_items=300; card_unmatched=100
+  work_dir="${work_dir:-artifacts/bench-smoke}"
+else
+  rounds="${rounds:-12}"; window="${window:-3}"
+  warmup_min=3; warmup_max=6; warmup_window=2
+  card_items=20000; card_unmatched=5000
+  work_dir="${work_dir:-artifacts/bench}"
+fi
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
+[[ "$window" =~ ^[1-9][0-9]*$ ]] || die "--window must be whole seconds"
+[[ "$connections" =~ ^[1-9][0-9]*$ ]] || die "--connections must be a positive integer"
+mkdir -p "$work_dir"
+work_dir="$(cd "$work_dir" && pwd)"
+# One run per work directory at a time (two test runs in one working tree would otherwise share the smoke directory).
+exec 9>"$work_dir/.lock"
+flock -w 900 9 || die "another eng/bench.sh run holds $work_dir for more than 15 minutes"
+run_dir="$work_dir/run"
+started_at=$(date +%s)
+load_avg_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- Variants ----------------------------------------------------------------------------------------------------
+# id, project, has /metrics, label in the tables
+all_variants=(bare observability-defaults hand-assembled prometheus-only serilog-only)
+declare -A project=(
+  [bare]=Bench.Bare
+  [observability-defaults]=Bench.ObservabilityDefaults
+  [hand-assembled]=Bench.HandAssembled
+  [prometheus-only]=Bench.PrometheusOnly
+  [serilog-only]=Bench.SerilogOnly
+)
+declare -A has_metrics=([bare]=0 [observability-defaults]=1 [hand-assembled]=1 [prometheus-only]=1 [serilog-only]=0)
+declare -A label=(
+  [bare]="bare (baseline)"
+  [observability-defaults]="**observability-defaults**"
+  [hand-assembled]="hand-assembled"
+  [prometheus-only]="prometheus-net only"
+  [serilog-only]="Serilog request logging only"
+)
+# Ablation: the defaults app again, with one piece switched off through configuration (environment variables), so
+# the difference to observability-defaults in the same round is that piece's cost. The library is not changed.
+ablation_variants=(defaults-no-event defaults-no-metrics defaults-no-slow defaults-log-devnull)
+declare -A extra_env=(
+  [defaults-no-event]="Serilog__MinimumLevel__Default=Warning"
+  [defaults-no-metrics]="Observability__Metrics__Enabled=false"
+  [defaults-no-slow]="Observability__SlowRequests__ThresholdMs=0 Observability__SlowRequests__HungAfterMs=0"
+  [defaults-log-devnull]=""
+)
+for v in "${ablation_variants[@]}"; do project[$v]=Bench.ObservabilityDefaults; has_metrics[$v]=0; done
+has_metrics[defaults-no-slow]=1
+label+=(
+  [defaults-no-event]="(ablation) defaults, completion event filtered by level"
+  [defaults-no-metrics]="(ablation) defaults, metrics disabled"
+  [defaults-no-slow]="(ablation) defaults, slow/hung detection off"
+  [defaults-log-devnull]="(ablation) defaults, stdout to /dev/null"
+)
+variants=(bare)
+((ablation)) && all_variants+=("${ablation_variants[@]}")
+for v in "${all_variants[@]:1}"; do
+  if [[ -z "$only_variants" || ",$only_variants," == *",$v,"* ]]; then
+    variants+=("$v")
+  fi
+done
+for v in ${only_variants//,/ }; do
+  [[ -n "${project[$v]:-}" ]] || die "unknown variant '$v' (known: ${all_variants[*]})"
+done
+endpoints=(items ping)
+declare -A endpoint_path=([items]=/api/items/42 [ping]=/ping)
+declare -A endpoint_label=([items]='GET /api/items/{id}' [ping]='GET /ping')
+
+# --- Tools and cores -----------------------------------------------------------------------------------------------
+command -v dotnet >/dev/null || die "the .NET SDK (dotnet) is not on PATH"
+missing=()
+for tool in wrk taskset curl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if ((${#missing[@]} > 0)); then
+  packages=("${missing[@]/taskset/util-linux}")
+  if ((EUID == 0)) && command -v apt-get >/dev/null; then
+    log "Installing missing Debian packages: ${packages[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}" >/dev/null ||
+      die "could not install ${packages[*]}"
+  else
+    die "missing tools: ${missing[*]} (apt-get install ${packages[*]})"
+  fi
+fi
+
+# The CPUs this script may use (Cpus_allowed_list, e.g. "0-1" or "0,2-3"), expanded.
+allowed_cpus=()
+IFS=, read -ra cpu_ranges <<<"$(awk '/^Cpus_allowed_list:/ {print $2}' /proc/self/status)"
+for r in "${cpu_ranges[@]}"; do
+  if [[ "$r" == *-* ]]; then for ((c = ${r%-*}; c <= ${r#*-}; c++)); do allowed_cpus+=("$c"); done; else allowed_cpus+=("$r"); fi
+done
+server_cpu="${allowed_cpus[0]}"
+if ((${#allowed_cpus[@]} >= 2)); then
+  client_cpu="${allowed_cpus[1]}"
+else
+  client_cpu="$server_cpu"
+  log "warning: only one CPU available; servers and wrk share it, so the figures mean little"
+fi
+clk_tck=$(getconf CLK_TCK)
+
+# --- 1. Build ------------------------------------------------------------------------------------------------------
+log "dotnet publish benchmarks/Benchmarks.slnx -c Release (into $work_dir/build)"
+# --artifacts-path: the library is built into the work directory too, never into src/*/bin, which the solution build
+# and other test runs use at the same time. No build servers: nothing outlives the script holding its output pipes.
+dotnet publish benchmarks/Benchmarks.slnx -c Release --artifacts-path "$work_dir/build" \
+  --disable-build-servers -nodeReuse:false -nologo -v quiet -p:UseSharedCompilation=false >"$work_dir/build.log" 2>&1 ||
+  { tail -n 40 "$work_dir/build.log" >&2; die "build failed (full log: $work_dir/build.log)"; }
+publish_dir() { printf '%s/build/publish/%s/release' "$work_dir" "$1"; }
+for v in "${variants[@]}"; do
+  [[ -f "$(publish_dir "${project[$v]}")/${project[$v]}.dll" ]] || die "published app missing: $(publish_dir "${project[$v]}")/${project[$v]}.dll"
+done
+# The measured library must be the optimized build (a solution publish builds references outside the solution in Debug).
+library_release="$work_dir/build/bin/Observability.AspNetCore/release/Observability.AspNetCore.dll"
+for app in Bench.ObservabilityDefaults Observability.Benchmarks; do
+  cmp -s "$library_release" "$(publish_dir "$app")/Observability.AspNetCore.dll" ||
+    die "$app does not carry the Release build of the library ($library_release)"
+done
+
+# --- 2. Servers ----------------------------------------------------------------------------------------------------
+declare -A pid=() port=()
+cleanup() {
+  local p
+  for p in "${pid[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${pid[@]}"; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  pid=()
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 30000))
+    if [[ -z "$(ss -Htln "sport = :$p" 2>/dev/null)" ]] && ! [[ " ${port[*]} " == *" $p "* ]]; then
+      echo "$p"; return
+    fi
+  done
+  die "no free loopback port found"
+}
+
+rm -rf "$run_dir"
+mkdir -p "$run_dir"
+for v in "${variants[@]}"; do
+  port[$v]=$(free_port)
+  dir=$(publish_dir "${project[$v]}")
+  # Nothing configured but the URL; the runtime setting is not app configuration. `exec` chain keeps one pid.
+  sink="$run_dir/$v.stdout"
+  [[ "$v" == defaults-log-devnull ]] && { sink=/dev/null; : >"$run_dir/$v.stdout"; }
+  # shellcheck disable=SC2086 # extra_env is a list of NAME=value words
+  (cd "$dir" && exec taskset -c "$server_cpu" env -u ASPNETCORE_ENVIRONMENT -u DOTNET_ENVIRONMENT -u ASPNETCORE_URLS \
+    DOTNET_TC_DelaySingleProcMultiplier=1 ${extra_env[$v]:-} \
+    dotnet "${project[$v]}.dll" --urls "http://127.0.0.1:${port[$v]}" >>"$sink" 2>>"$run_dir/$v.stderr") &
+  pid[$v]=$!
+done
+
+for v in "${variants[@]}"; do
+  deadline=$((SECONDS + 60))
+  until curl -fsS -m 2 -o /dev/null "http://127.0.0.1:${port[$v]}/ping" 2>/dev/null; do
+    kill -0 "${pid[$v]}" 2>/dev/null || { tail -n 20 "$run_dir/$v.stderr" "$run_dir/$v.stdout" >&2; die "$v exited during startup"; }
+    ((SECONDS < deadline)) || die "$v did not answer /ping within 60 s"
+    sleep 0.2
+  done
+done
+log "servers up on 127.0.0.1 (CPU $server_cpu): $(for v in "${variants[@]}"; do printf '%s=%s ' "$v" "${port[$v]}"; done)"
+
+# Same handlers everywhere: same bodies; the two stacks that promise a request ID send one.
+for ep in "${endpoints[@]}"; do
+  expected=$(curl -fsS "http://127.0.0.1:${port[bare]}${endpoint_path[$ep]}")
+  for v in "${variants[@]}"; do
+    body=$(curl -fsS -D "$run_dir/$v.$ep.headers" "http://127.0.0.1:${port[$v]}${endpoint_path[$ep]}")
+    [[ "$body" == "$expected" ]] || die "$v answered ${endpoint_path[$ep]} with '$body', bare with '$expected'"
+  done
+done
+for v in observability-defaults hand-assembled; do
+  [[ -n "${pid[$v]:-}" ]] || continue
+  grep -qi '^x-request-id:' "$run_dir/$v.items.headers" || die "$v sent no X-Request-ID header"
+done
+# One request's log line per variant, kept for the report (what each stack writes per request).
+sleep 0.5
+for v in "${variants[@]}"; do
+  { tail -n 1 "$run_dir/$v.stdout" 2>/dev/null || true; } >"$run_dir/$v.sample.log"
+done
+
+# --- Measuring one window ------------------------------------------------------------------------------------------
+cpu_ticks() { # utime + stime of the whole process (all threads, dead ones included), in clock ticks
+  local stat rest f
+  read -r stat <"/proc/$1/stat"
+  rest=${stat##*) }
+  read -ra f <<<"$rest"
+  echo $((f[11] + f[12]))
+}
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+file_size() { stat -c %s "$1"; }
+
+# Runs wrk against one variant and endpoint; prints
+# "rps cpu_us_per_req p50_us p99_us log_b_per_req resp_b_per_req requests errors non2xx server_cpu_percent".
+measure() {
+  local v=$1 ep=$2 secs=$3 out ticks0 ticks1 size0 size1 line
+  local w_requests w_duration_us w_bytes w_errors w_non2xx w_p50_us w_p99_us
+  size0=$(file_size "$run_dir/$v.stdout")
+  ticks0=$(cpu_ticks "${pid[$v]}")
+  out=$(taskset -c "$client_cpu" wrk -t1 -c"$connections" -d"${secs}s" --latency -s benchmarks/wrk/report.lua \
+    "http://127.0.0.1:${port[$v]}${endpoint_path[$ep]}" 2>&1) || die "wrk failed against $v: $out"
+  ticks1=$(cpu_ticks "${pid[$v]}")
+  size1=$(file_size "$run_dir/$v.stdout")
+  line=$(grep '^WRK_RESULT ' <<<"$out") || die "wrk printed no result against $v: $out"
+  eval "$(tr ' ' '\n' <<<"${line#WRK_RESULT }" | sed 's/^/w_/')"
+  ((w_requests > 0)) || die "no request completed against $v ${endpoint_path[$ep]}"
+  # Keep the log files small: truncating an O_APPEND file between windows is safe for the writer.
+  : >"$run_dir/$v.stdout"
+  awk -v r="$w_requests" -v d="$w_duration_us" -v t=$((ticks1 - ticks0)) -v hz="$clk_tck" -v b=$((size1 - size0)) \
+    -v rb="$w_bytes" -v p50="$w_p50_us" -v p99="$w_p99_us" -v e="$w_errors" -v n="$w_non2xx" \
+    'BEGIN { printf "%.1f %.3f %d %d %.1f %.1f %d %d %d %.1f\n", r / (d / 1e6), t * 1e6 / hz / r, p50, p99, b / r, rb / r, r, e, n, 100 * t / hz / (d / 1e6) }'
+}
+
+# --- 3. Warm-up ----------------------------------------------------------------------------------------------------
+# Settled = CPU per request of two consecutive windows within 3%: unlike req/s it does not move when another tenant of
+# the machine takes a share of the server's core, but it drops while tier-1 code replaces tier-0 code.
+log "warm-up: ${warmup_window}s windows per variant and endpoint until CPU/request settles within 3% (min $warmup_min, max $warmup_max)"
+for v in "${variants[@]}"; do
+  for ep in "${endpoints[@]}"; do
+    previous=0
+    for ((i = 1; i <= warmup_max; i++)); do
+      figures=$(measure "$v" "$ep" "$warmup_window") || exit 1
+      read -r rps cpu _ <<<"$figures"
+      if ((i >= warmup_min)) && awk -v a="$cpu" -v b="$previous" 'BEGIN { exit !(b > 0 && (a - b) / b < 0.03 && (b - a) / b < 0.03) }'; then
+        break
+      fi
+      previous=$cpu
+    done
+    log "  $v ${endpoint_path[$ep]}: $rps req/s, $cpu µs CPU/req after $((i > warmup_max ? warmup_max : i)) windows"
+  done
+done
+
+# --- 4. Paired alternation -----------------------------------------------------------------------------------------
+windows_tsv="$run_dir/windows.tsv"
+printf 'round\tendpoint\tvariant\trps\tcpu_us_per_req\tp50_us\tp99_us\tlog_b_per_req\tresp_b_per_req\trequests\terrors\tnon2xx\tserver_cpu_percent\n' >"$windows_tsv"
+log "alternation: $rounds rounds x ${#endpoints[@]} endpoints x ${#variants[@]} variants, ${window}s windows, wrk -t1 -c$connections (CPU $client_cpu)"
+n=${#variants[@]}
+for ((round = 1; round <= rounds; round++)); do
+  for ep in "${endpoints[@]}"; do
+    for ((k = 0; k < n; k++)); do
+      v=${variants[$(((k + round - 1) % n))]}
+      figures=$(measure "$v" "$ep" "$window") || exit 1
+      printf '%d\t%s\t%s\t%s\n' "$round" "$ep" "$v" "${figures// /$'\t'}" >>"$windows_tsv"
+    done
+  done
+  log "  round $round/$rounds done ($((SECONDS))s)"
+done
+declare -A rss_end=()
+for v in "${variants[@]}"; do rss_end[$v]=$(rss_kib "${pid[$v]}"); done
+
+# --- 5. Cardinality ------------------------------------------------------------------------------------------------
+series_count() { curl -fsS -m 10 "http://127.0.0.1:${port[$1]}/metrics" | { grep -v '^#' || true; } | { grep -c . || true; }; }
+cardinality_tsv="$run_dir/cardinality.tsv"
+printf 'variant\tseries_before\tseries_after\trss_before_kib\trss_after_kib\trequests\tnon2xx\n' >"$cardinality_tsv"
+log "cardinality: $card_items distinct /api/items/{id} + $card_unmatched unmatched paths per variant"
+for v in "${variants[@]}"; do
+  before="-"; after="-"
+  if ((has_metrics[$v])); then
+    series_count "$v" >/dev/null # the first scrape may create the scrape endpoint's own series; not the run's doing
+    before=$(series_count "$v")
+  fi
+  rss0=$(rss_kib "${pid[$v]}")
+  out=$(taskset -c "$client_cpu" wrk -t1 -c4 -d120s -s benchmarks/wrk/cardinality.lua "http://127.0.0.1:${port[$v]}/" -- "$card_items" "$card_unmatched" 2>&1) ||
+    die "wrk (cardinality) failed against $v: $out"
+  : >"$run_dir/$v.stdout"
+  line=$(grep '^WRK_RESULT ' <<<"$out") || die "the cardinality run against $v did not complete within 120 s: $out"
+  sleep 1
+  rss1=$(rss_kib "${pid[$v]}")
+  if ((has_metrics[$v])); then after=$(series_count "$v"); fi
+  requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
+  non2xx=$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<<"$line")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$before" "$after" "$rss0" "$rss1" "$requests" "$non2xx" >>"$cardinality_tsv"
+done
+
+load_avg_end=$(cut -d' ' -f1-3 /proc/loadavg)
+cleanup
+
+# --- 6. Micro-benchmarks -------------------------------------------------------------------------------------------
+bdn_dir="$work_dir/bdn"
+if ((skip_micro)); then
+  log "micro-benchmarks skipped (--skip-micro)"
+else
+  log "BenchmarkDotNet micro-benchmarks ($([[ $smoke == 1 ]] && echo 'smoke: each once' || echo 'short in-process job'))"
+  rm -rf "$bdn_dir"
+  bdn_args=(--filter '*' --artifacts "$bdn_dir")
+  ((smoke)) && bdn_args+=(--smoke)
+  (cd "$work_dir" && dotnet "$(publish_dir Observability.Benchmarks)/Observability.Benchmarks.dll" "${bdn_args[@]}") >"$work_dir/bdn.log" 2>&1 ||
+    { tail -n 40 "$work_dir/bdn.log" >&2; die "micro-benchmarks failed (full log: $work_dir/bdn.log)"; }
+fi
+
+# --- 7. Report -----------------------------------------------------------------------------------------------------
+results="$work_dir/results.md"
+{
+  echo "## Load benchmark: paired ratios to bare"
+  echo
+  echo "Run $(date -u '+%Y-%m-%d %H:%M UTC'); $rounds alternations per endpoint, ${window}s wrk windows, wrk -t1 -c$connections."
+  echo "Ratios are per-round (variant ÷ bare in the same round): median (interquartile range). CPU = server utime+stime per request;"
+  echo "server CPU % = the server's CPU time / window (100 = its core saturated by it alone). Absolute columns: medians."
+  echo
+  awk -F'\t' -v order="${variants[*]}" -v labels="$(for v in "${variants[@]}"; do printf '%s|' "${label[$v]}"; done)" \
+    -v rss="$(for v in "${variants[@]}"; do printf '%s ' "${rss_end[$v]}"; done)" \
+    -v eplabels="$(for ep in "${endpoints[@]}"; do printf '%s|' "${endpoint_label[$ep]}"; done)" -v eps="${endpoints[*]}" '
+    function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
+    function q(a, n, p,   h, lo) { if (n == 1) return a[1]; h = (n - 1) * p + 1; lo = int(h); return lo >= n ? a[n] : a[lo] + (h - lo) * (a[lo + 1] - a[lo]) }
+    function stat(key, fmt,   n, i, a) { n = cnt[key]; if (n == 0) return "n/a"; for (i = 1; i <= n; i++) a[i] = val[key, i]; sort(a, n)
+      return sprintf(fmt " (" fmt "–" fmt ")", q(a, n, 0.5), q(a, n, 0.25), q(a, n, 0.75)) }
+    function med(key,   n, i, a) { n = cnt[key]; if (n == 0) return 0; for (i = 1; i <= n; i++) a[i] = val[key, i]; sort(a, n); return q(a, n, 0.5) }
+    function add(key, x) { cnt[key]++; val[key, cnt[key]] = x }
+    NR == 1 { next }
+    { r[NR] = $0; if ($3 == "bare") { brps[$1, $2] = $4; bcpu[$1, $2] = $5; bp50[$1, $2] = $6; bp99[$1, $2] = $7 } }
+    END {
+      nv = split(order, vs, " "); split(labels, ls, "|"); split(rss, rs, " "); ne = split(eps, es, " "); split(eplabels, els, "|")
+      for (i in r) { split(r[i], f, "\t"); k = f[1] SUBSEP f[2]; if (!(k in brps)) continue
+        add(f[2] SUBSEP f[3] SUBSEP "rps", f[4] / brps[k]); add(f[2] SUBSEP f[3] SUBSEP "cpu", f[5] / bcpu[k])
+        add(f[2] SUBSEP f[3] SUBSEP "p50", f[6] / bp50[k]); add(f[2] SUBSEP f[3] SUBSEP "p99", f[7] / bp99[k])
+        add(f[2] SUBSEP f[3] SUBSEP "arps", f[4]); add(f[2] SUBSEP f[3] SUBSEP "acpu", f[5]); add(f[2] SUBSEP f[3] SUBSEP "ap50", f[6])
+        add(f[2] SUBSEP f[3] SUBSEP "ap99", f[7]); add(f[2] SUBSEP f[3] SUBSEP "log", f[8]); add(f[2] SUBSEP f[3] SUBSEP "resp", f[9])
+        add(f[2] SUBSEP f[3] SUBSEP "busy", f[13]) }
+      for (e = 1; e <= ne; e++) {
+        printf "### %s\n\n", els[e]
+        print "| variant | req/s ÷ bare | CPU/req ÷ bare | p50 ÷ bare | p99 ÷ bare | req/s | CPU µs/req | server CPU % | p50 ms | p99 ms | RSS end MiB | log B/req | response B/req |"
+        print "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        for (j = 1; j <= nv; j++) { k = es[e] SUBSEP vs[j]
+          printf "| %s | %s | %s | %s | %s | %.0f | %.1f | %.0f | %.2f | %.2f | %.0f | %.0f | %.0f |\n", ls[j],
+            stat(k SUBSEP "rps", "%.2f"), stat(k SUBSEP "cpu", "%.2f"), stat(k SUBSEP "p50", "%.2f"), stat(k SUBSEP "p99", "%.2f"),
+            med(k SUBSEP "arps"), med(k SUBSEP "acpu"), med(k SUBSEP "busy"), med(k SUBSEP "ap50") / 1000, med(k SUBSEP "ap99") / 1000, rs[j] / 1024,
+            med(k SUBSEP "log"), med(k SUBSEP "resp") }
+        print ""
+        if ((es[e] SUBSEP "observability-defaults" SUBSEP "rps") in cnt) {
+          k = es[e] SUBSEP "observability-defaults"; x = med(k SUBSEP "rps"); c = med(k SUBSEP "cpu"); p = med(k SUBSEP "p99")
+          printf "Bar (≥ 0.85× req/s, ≤ 1.20× CPU/req): **%s** (%.2f×, %.2f×); aim (0.90×, 1.15×): %s; p99 within 1.25×: %s (%.2f×).\n\n",
+            (x >= 0.85 && c <= 1.20) ? "met" : "missed", x, c, (x >= 0.90 && c <= 1.15) ? "met" : "not met", p <= 1.25 ? "yes" : "no", p
+        }
+      }
+    }' "$windows_tsv"
+  awk -F'\t' 'NR > 1 { e += $11; n += $12 } END { if (e + n > 0) printf "**Warning:** %d socket errors and %d non-2xx responses during the measured windows.\n\n", e, n }' "$windows_tsv"
+
+  echo "## Cardinality: $card_items distinct /api/items/{id} URLs + $card_unmatched unmatched paths"
+  echo
+  echo "| variant | series before | series after | new series | RSS before MiB | RSS after MiB | RSS growth MiB |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  awk -F'\t' -v labels="$(for v in "${variants[@]}"; do printf '%s=%s|' "$v" "${label[$v]}"; done)" '
+    BEGIN { n = split(labels, ls, "|"); for (i = 1; i <= n; i++) { split(ls[i], kv, "="); name[kv[1]] = kv[2] } }
+    NR > 1 { printf "| %s | %s | %s | %s | %.1f | %.1f | %+.1f |\n", name[$1], $2, $3, ($2 == "-" ? "-" : $3 - $2), $4 / 1024, $5 / 1024, ($5 - $4) / 1024 }' "$cardinality_tsv"
+  echo
+
+  if ((!skip_micro)); then
+    echo "## Micro-benchmarks (BenchmarkDotNet, MemoryDiagnoser)"
+    echo
+    for report in "$bdn_dir"/results/*-report-github.md; do
+      [[ -f "$report" ]] || continue
+      name=$(basename "$report" -report-github.md)
+      echo "### ${name##*.}"
+      echo
+      # The environment block is printed once below; the table is what matters here.
+      grep '^|' "$report"
+      echo
+    done
+    echo '```'
+    sed -n '/^BenchmarkDotNet v/,/^$/p' "$(ls "$bdn_dir"/results/*-report-github.md | head -n 1)" 2>/dev/null | sed '/^```/d' || true
+    echo '```'
+    echo
+  fi
+
+  echo "## Machine and versions"
+  echo
+  echo "- CPU: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores; servers on CPU $server_cpu, wrk on CPU $client_cpu"
+  echo "- OS: $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r); load average at start ${load_avg_start:-?}, at end $load_avg_end"
+  echo "- .NET SDK $(dotnet --version), runtime $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ {v = $2} END {print v}'); $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
+  echo "- Packages: $(grep -rhoE 'Include="(prometheus-net.AspNetCore|Serilog[A-Za-z.]*|BenchmarkDotNet)" Version="[^"]+"' benchmarks src/Observability.AspNetCore/*.csproj |
+    sed -E 's/Include="([^"]+)" Version="([^"]+)"/\1 \2/' | sort -u | paste -sd, - | sed 's/,/, /g')"
+  if command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
+    echo "- Commit: $(git rev-parse --short HEAD)$( [[ -n "$(git status --porcelain -- src benchmarks 2>/dev/null)" ]] && echo ' + uncommitted changes in src/ or benchmarks/')"
+  fi
+  echo "- Command: \`bash eng/bench.sh$( ((smoke)) && echo ' --smoke')$( ((skip_micro)) && echo ' --skip-micro') --rounds $rounds --window $window --connections $connections\`; total $(( $(date +%s) - started_at )) s"
+} >"$results"
+
+cat "$results"
+log "results: $results (raw windows: $windows_tsv)"

@@ -1,0 +1,75 @@
+using System.Runtime.CompilerServices;
+using Observability.AspNetCore.IntegrationTests.Infrastructure;
+
+namespace Observability.AspNetCore.IntegrationTests.Benchmarks;
+
+/// <summary>
+/// eng/bench.sh is not part of the test command (timings on a shared machine are noise), so nothing else would notice
+/// when it, the benchmark apps or the micro-benchmarks stop building or running. This runs it in smoke mode: one short
+/// round of every step (publish, start every variant, warm-up, alternation, cardinality, each micro-benchmark once)
+/// and checks that the report came out. No timing is asserted.
+/// </summary>
+public sealed class BenchScriptSmokeTests
+{
+    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(8);
+
+    [Fact]
+    public async Task Bench_script_in_smoke_mode_runs_every_step_and_prints_the_report()
+    {
+        var root = FindRepositoryRoot();
+        var environment = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            // Set by the test host's own dotnet; inherited, they would point the script's MSBuild at the wrong SDK parts.
+            ["MSBuildExtensionsPath"] = null,
+            ["MSBuildSDKsPath"] = null,
+            ["MSBUILD_EXE_PATH"] = null,
+        };
+
+        var result = await ProcessRunner.RunAsync(
+            "bash",
+            [Path.Combine(root, "eng", "bench.sh"), "--smoke"],
+            ScriptTimeout,
+            workingDirectory: root,
+            environment: environment);
+
+        Assert.True(result.Succeeded, $"eng/bench.sh --smoke failed with {result}");
+        var report = result.Stdout;
+        Assert.Contains("## Load benchmark: paired ratios to bare", report, StringComparison.Ordinal);
+        Assert.Contains("### GET /api/items/{id}", report, StringComparison.Ordinal);
+        Assert.Contains("### GET /ping", report, StringComparison.Ordinal);
+        foreach (var variant in new[] { "bare (baseline)", "**observability-defaults**", "hand-assembled", "prometheus-net only", "Serilog request logging only" })
+        {
+            Assert.Contains($"| {variant} |", report, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("## Cardinality", report, StringComparison.Ordinal);
+        Assert.Contains("### RequestPathBenchmarks", report, StringComparison.Ordinal);
+        Assert.Contains("### SlowQueryBenchmarks", report, StringComparison.Ordinal);
+        Assert.DoesNotContain("non-2xx responses during the measured windows", report, StringComparison.Ordinal);
+
+        // The defaults app wrote one CLEF completion event per request to its stdout sink, as a user's shipper reads it.
+        var sample = await File.ReadAllTextAsync(Path.Combine(root, "artifacts", "bench-smoke", "run", "observability-defaults.sample.log"));
+        Assert.Contains("\"@mt\":", sample, StringComparison.Ordinal);
+        Assert.Contains("\"RequestId\":", sample, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Above the test's output folder (the usual layout), else above this source file (a build with its output
+    /// elsewhere, e.g. --artifacts-path; not in CI, where deterministic builds map source paths to /_/).
+    /// </summary>
+    private static string FindRepositoryRoot([CallerFilePath] string sourceFile = "")
+    {
+        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile) ?? string.Empty })
+        {
+            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
+            {
+                if (File.Exists(Path.Combine(directory.FullName, "Observability.sln")) && File.Exists(Path.Combine(directory.FullName, "eng", "bench.sh")))
+                {
+                    return directory.FullName;
+                }
+            }
+        }
+
+        throw new InvalidOperationException($"No repository root (Observability.sln with eng/bench.sh) above {AppContext.BaseDirectory} or {sourceFile}.");
+    }
+}
