@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore.Pipeline;
@@ -60,7 +61,8 @@ internal sealed class RequestCompletionLogger
     {
         var request = context.Request;
         var clientIp = _includeClientIp ? context.Connection.RemoteIpAddress?.ToString() : null;
-        var userId = _includeUserId ? GetUserId(context.User) : null;
+        // Through the feature, not HttpContext.User: that getter creates an empty ClaimsPrincipal for every anonymous request.
+        var userId = _includeUserId ? GetUserId(context.Features.Get<IHttpAuthenticationFeature>()?.User) : null;
 
         var db = scope.Db is { Commands: > 0 } stats ? stats : null;
         var count = 6 + (endpoint.RouteProperty is null ? 0 : 1) + (clientIp is null ? 0 : 1) + (userId is null ? 0 : 1) + (aborted ? 1 : 0) + (db is null ? 0 : 2);
