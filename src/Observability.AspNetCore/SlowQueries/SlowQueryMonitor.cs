@@ -42,12 +42,9 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
     private readonly long _thresholdTicks;
     private readonly bool _redactLiterals;
     private readonly int _maxCommandTextLength;
-    private readonly int _maxWarningsPerSecond;
+    private readonly WarningBudget _budget;
     private readonly CancellationTokenSource _stopping = new();
     private CommandKind? _lastKind;
-    private long _windowSecond;
-    private int _windowCount;
-    private long _suppressed;
     private int _registered;
     private Task? _loop;
 
@@ -62,7 +59,7 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
         _redactLiterals = q.RedactLiterals;
         _maxCommandTextLength = q.MaxCommandTextLength;
         RepeatedQueryThreshold = q.RepeatedQueryThreshold;
-        _maxWarningsPerSecond = q.MaxWarningsPerSecond;
+        _budget = new WarningBudget(q.MaxWarningsPerSecond);
         if (o.Metrics.Enabled)
         {
             _requestMetrics = services.GetRequiredService<RequestMetrics>();
@@ -201,23 +198,7 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
     }
 
     /// <summary>Takes one warning from this second's budget; false (and counted for the summary) when it is spent.</summary>
-    public bool TryTakeWarning()
-    {
-        var second = Stopwatch.GetTimestamp() / Stopwatch.Frequency;
-        var window = Volatile.Read(ref _windowSecond);
-        if (second != window && Interlocked.CompareExchange(ref _windowSecond, second, window) == window)
-        {
-            Interlocked.Exchange(ref _windowCount, 0);
-        }
-
-        if (Interlocked.Increment(ref _windowCount) <= _maxWarningsPerSecond)
-        {
-            return true;
-        }
-
-        Interlocked.Increment(ref _suppressed);
-        return false;
-    }
+    public bool TryTakeWarning() => _budget.TryTake();
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -251,10 +232,10 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
     /// <summary>One pass of the timer: this second's summary of suppressed warnings.</summary>
     internal void Tick()
     {
-        var suppressed = Interlocked.Exchange(ref _suppressed, 0);
+        var suppressed = _budget.TakeSuppressed();
         if (suppressed > 0)
         {
-            _logger.WarningsSuppressed(suppressed, _maxWarningsPerSecond);
+            _logger.WarningsSuppressed(suppressed, _budget.MaxPerSecond);
         }
     }
 

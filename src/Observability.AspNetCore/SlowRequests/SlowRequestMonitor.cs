@@ -23,19 +23,16 @@ internal sealed class SlowRequestMonitor : IHostedService, IDisposable
     private readonly RequestScope?[] _slots;
     private readonly ILogger _logger;
     private readonly long _hungAfterTicks;
-    private readonly int _maxWarningsPerSecond;
+    private readonly WarningBudget _budget;
     private readonly CancellationTokenSource _stopping = new();
     private int _nextSlot;
-    private long _windowSecond;
-    private int _windowCount;
-    private long _suppressed;
     private Task? _loop;
 
     public SlowRequestMonitor(IOptions<ObservabilityOptions> options, ILoggerFactory loggerFactory)
     {
         var o = options.Value.SlowRequests;
         _logger = loggerFactory.CreateLogger(LoggerCategory);
-        _maxWarningsPerSecond = o.MaxWarningsPerSecond;
+        _budget = new WarningBudget(o.MaxWarningsPerSecond);
         HungAfterMs = o.HungAfterMs;
         _hungAfterTicks = (long)(o.HungAfterMs * (Stopwatch.Frequency / 1000.0));
         _slots = o.HungAfterMs > 0 ? new RequestScope?[SlotCount] : [];
@@ -74,23 +71,7 @@ internal sealed class SlowRequestMonitor : IHostedService, IDisposable
     }
 
     /// <summary>Takes one warning from this second's budget; false (and counted for the summary) when it is spent.</summary>
-    public bool TryTakeWarning()
-    {
-        var second = Stopwatch.GetTimestamp() / Stopwatch.Frequency;
-        var window = Volatile.Read(ref _windowSecond);
-        if (second != window && Interlocked.CompareExchange(ref _windowSecond, second, window) == window)
-        {
-            Interlocked.Exchange(ref _windowCount, 0);
-        }
-
-        if (Interlocked.Increment(ref _windowCount) <= _maxWarningsPerSecond)
-        {
-            return true;
-        }
-
-        Interlocked.Increment(ref _suppressed);
-        return false;
-    }
+    public bool TryTakeWarning() => _budget.TryTake();
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -132,10 +113,10 @@ internal sealed class SlowRequestMonitor : IHostedService, IDisposable
             }
         }
 
-        var suppressed = Interlocked.Exchange(ref _suppressed, 0);
+        var suppressed = _budget.TakeSuppressed();
         if (suppressed > 0)
         {
-            _logger.WarningsSuppressed(suppressed, _maxWarningsPerSecond);
+            _logger.WarningsSuppressed(suppressed, _budget.MaxPerSecond);
         }
     }
 
