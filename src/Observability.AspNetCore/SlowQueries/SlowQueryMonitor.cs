@@ -343,27 +343,7 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
         }
     }
 
-    private async Task RunAsync(CancellationToken stopping)
-    {
-        using var timer = new PeriodicTimer(TickInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stopping))
-            {
-                try
-                {
-                    Tick();
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    Serilog.Debugging.SelfLog.WriteLine("Slow-query monitor pass failed: {0}", ex);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-        }
-    }
+    private Task RunAsync(CancellationToken stopping) => PeriodicPass.RunAsync(TickInterval, Tick, "Slow-query monitor", stopping);
 
     private sealed class CommandKind(Type type, DbSystemSeries system, bool isNpgsql)
     {

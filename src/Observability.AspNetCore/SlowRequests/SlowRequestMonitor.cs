@@ -120,26 +120,5 @@ internal sealed class SlowRequestMonitor : IHostedService, IDisposable
         }
     }
 
-    private async Task RunAsync(CancellationToken stopping)
-    {
-        using var timer = new PeriodicTimer(TickInterval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stopping))
-            {
-                try
-                {
-                    Tick();
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    // The watchdog must outlive any one bad pass; the next tick tries again.
-                    Serilog.Debugging.SelfLog.WriteLine("Slow-request monitor pass failed: {0}", ex);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-        }
-    }
+    private Task RunAsync(CancellationToken stopping) => PeriodicPass.RunAsync(TickInterval, Tick, "Slow-request monitor", stopping);
 }
