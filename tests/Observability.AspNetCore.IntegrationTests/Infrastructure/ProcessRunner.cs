@@ -135,6 +135,18 @@ public static class ProcessRunner
     /// Builds a <see cref="ProcessStartInfo"/> with redirected stdout/stderr and the given environment changes.
     /// Shared with the long-running server helpers, which start processes they do not wait for.
     /// </summary>
+    /// <summary>Starts a long-running server process whose stdout and stderr lines both go to <paramref name="onLine"/>.</summary>
+    public static Process StartCapturing(ProcessStartInfo startInfo, Action<string?> onLine)
+    {
+        var process = new Process { StartInfo = startInfo };
+        process.OutputDataReceived += (_, e) => onLine(e.Data);
+        process.ErrorDataReceived += (_, e) => onLine(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
     public static ProcessStartInfo CreateStartInfo(
         string fileName,
         IEnumerable<string> arguments,

@@ -223,12 +223,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             }
         }
 
-        var process = new Process { StartInfo = ProcessRunner.CreateStartInfo(executable, arguments, _directory.Path) };
-        process.OutputDataReceived += (_, e) => _log.Add(e.Data);
-        process.ErrorDataReceived += (_, e) => _log.Add(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = ProcessRunner.StartCapturing(ProcessRunner.CreateStartInfo(executable, arguments, _directory.Path), _log.Add);
         _process = process;
 
         var deadline = Stopwatch.StartNew();

@@ -152,12 +152,7 @@ public sealed class RedisServer : IAsyncDisposable
 
         // A previous failed attempt may have left an exited process object behind.
         _process?.Dispose();
-        var process = new Process { StartInfo = ProcessRunner.CreateStartInfo(_executable, arguments, _directory.Path) };
-        process.OutputDataReceived += (_, e) => _log.Add(e.Data);
-        process.ErrorDataReceived += (_, e) => _log.Add(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = ProcessRunner.StartCapturing(ProcessRunner.CreateStartInfo(_executable, arguments, _directory.Path), _log.Add);
         _process = process;
 
         var deadline = Stopwatch.StartNew();
