@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -54,8 +53,8 @@ public sealed class MiddlewareHost : IDisposable
         });
         builder.Configuration.AddInMemoryCollection(settings);
 
-        // The library's stdout writer, as LogOutput.Stdout() builds it, over a stream that discards.
-        builder.Services.AddSingleton(new LogOutput(new StreamWriter(logSink ?? Stream.Null, new UTF8Encoding(false), 64 * 1024) { AutoFlush = false }));
+        // The library's buffered stdout sink, as LogOutput.Stdout() sets it up, over a stream that discards.
+        builder.Services.AddSingleton(new LogOutput(logSink ?? Stream.Null));
         configure?.Invoke(builder.Services);
         builder.AddObservability();
 

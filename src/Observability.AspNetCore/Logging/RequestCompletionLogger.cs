@@ -4,7 +4,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Hosting;
 using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.SlowQueries;
 using Serilog.Core;
 using Serilog.Events;
 using Serilog.Parsing;
@@ -16,6 +18,13 @@ namespace Observability.AspNetCore.Logging;
 /// template is parsed once, the constant properties are created once, and optional properties (<c>Route</c>,
 /// <c>ClientIp</c>, <c>UserId</c>) are left out rather than written as nulls; the level is checked before anything is
 /// built, so a filtered event (e.g. a health probe at Debug) costs nothing but the check.
+/// <para>
+/// When nothing but the library's stdout sink would see the event (JSON format, no extra sink, a <c>Serilog</c>
+/// section that sets levels only), the line is encoded straight to UTF-8 (<see cref="CompletionLineEncoder"/>): the
+/// same CLEF object, without a <see cref="LogEvent"/>, its property dictionary, the enrichers and the text formatter,
+/// which together were most of a logged request's cost. Levels and overrides are honoured on both paths (the level
+/// check is Serilog's); an event with an exception always goes through Serilog, for its <c>@x</c>.
+/// </para>
 /// </summary>
 internal sealed class RequestCompletionLogger
 {
@@ -23,15 +32,17 @@ internal sealed class RequestCompletionLogger
     public const string EventName = "RequestCompleted";
     public const string SourceContextName = "Observability.AspNetCore.RequestLogging";
 
-    public static readonly MessageTemplate Template =
-        new MessageTemplateParser().Parse("{RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed} ms");
+    public const string TemplateText = "{RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed} ms";
 
     /// <summary>
     /// A request the client abandoned: no response reached it, so the message does not say "responded"; the event still
     /// carries the <c>StatusCode</c> ASP.NET Core reports (the one the metrics count) and <c>Aborted: true</c>.
     /// </summary>
-    public static readonly MessageTemplate AbortedTemplate =
-        new MessageTemplateParser().Parse("{RequestMethod} {RequestPath} aborted by the client after {Elapsed} ms");
+    public const string AbortedTemplateText = "{RequestMethod} {RequestPath} aborted by the client after {Elapsed} ms";
+
+    public static readonly MessageTemplate Template = new MessageTemplateParser().Parse(TemplateText);
+
+    public static readonly MessageTemplate AbortedTemplate = new MessageTemplateParser().Parse(AbortedTemplateText);
 
     private static readonly LogEventProperty EventIdProperty = new(
         LogPropertyNames.EventId,
@@ -40,31 +51,58 @@ internal sealed class RequestCompletionLogger
     private static readonly LogEventProperty AbortedProperty = new(LogPropertyNames.Aborted, new ScalarValue(true));
 
     private readonly Serilog.ILogger _logger;
+    private readonly CompletionLineEncoder? _direct;
     private readonly bool _includeClientIp;
     private readonly bool _includeUserId;
 
-    public RequestCompletionLogger(SerilogPipeline pipeline, IOptions<ObservabilityOptions> options)
+    public RequestCompletionLogger(SerilogPipeline pipeline, IOptions<ObservabilityOptions> options, ServiceIdentity identity)
     {
         _logger = pipeline.Logger.ForContext(Constants.SourceContextPropertyName, SourceContextName);
         var logging = options.Value.Logging;
         _includeClientIp = logging.IncludeClientIp;
         _includeUserId = logging.IncludeUserId;
         OwnEndpointsLevel = ToSerilog(logging.OwnEndpointsLevel);
+        _direct = pipeline.DirectLines is { } sink ? new CompletionLineEncoder(sink, identity) : null;
     }
 
     /// <summary>Null when own-endpoint events are turned off (<c>None</c>).</summary>
     public LogEventLevel? OwnEndpointsLevel { get; }
 
+    /// <summary>True when completion lines skip Serilog's event pipeline (see the class remarks).</summary>
+    public bool WritesDirectly => _direct is not null;
+
     public bool IsEnabled(LogEventLevel level) => _logger.IsEnabled(level);
 
     public void Write(HttpContext context, RequestScope scope, EndpointInfo endpoint, LogEventLevel level, int statusCode, double elapsedMs, Exception? exception, bool aborted)
     {
-        var request = context.Request;
-        var clientIp = _includeClientIp ? context.Connection.RemoteIpAddress?.ToString() : null;
         // Through the feature, not HttpContext.User: that getter creates an empty ClaimsPrincipal for every anonymous request.
         var userId = _includeUserId ? GetUserId(context.Features.Get<IHttpAuthenticationFeature>()?.User) : null;
-
         var db = scope.Db is { Commands: > 0 } stats ? stats : null;
+        if (_direct is not null && exception is null)
+        {
+            var ip = _includeClientIp ? context.Connection.RemoteIpAddress : null;
+            _direct.Write(context.Request, scope.RequestId, endpoint, level, statusCode, elapsedMs, ip, userId, db, aborted);
+            return;
+        }
+
+        WriteEvent(context, scope, endpoint, level, statusCode, elapsedMs, exception, aborted, userId, db);
+    }
+
+    internal static LogEventLevel? ToSerilog(LogLevel level) => level switch
+    {
+        LogLevel.Trace => LogEventLevel.Verbose,
+        LogLevel.Debug => LogEventLevel.Debug,
+        LogLevel.Information => LogEventLevel.Information,
+        LogLevel.Warning => LogEventLevel.Warning,
+        LogLevel.Error => LogEventLevel.Error,
+        LogLevel.Critical => LogEventLevel.Fatal,
+        _ => null,
+    };
+
+    private void WriteEvent(HttpContext context, RequestScope scope, EndpointInfo endpoint, LogEventLevel level, int statusCode, double elapsedMs, Exception? exception, bool aborted, string? userId, RequestDbStats? db)
+    {
+        var request = context.Request;
+        var clientIp = _includeClientIp ? context.Connection.RemoteIpAddress?.ToString() : null;
         var count = 6 + (endpoint.RouteProperty is null ? 0 : 1) + (clientIp is null ? 0 : 1) + (userId is null ? 0 : 1) + (aborted ? 1 : 0) + (db is null ? 0 : 2);
         var properties = new LogEventProperty[count];
         var i = 0;
@@ -104,17 +142,6 @@ internal sealed class RequestCompletionLogger
         // UTC: CLEF writes @t in UTC anyway, and the local-time conversion of DateTimeOffset.Now costs on every request.
         _logger.Write(new LogEvent(DateTimeOffset.UtcNow, level, exception, aborted ? AbortedTemplate : Template, properties, activity?.TraceId ?? default, activity?.SpanId ?? default));
     }
-
-    internal static LogEventLevel? ToSerilog(LogLevel level) => level switch
-    {
-        LogLevel.Trace => LogEventLevel.Verbose,
-        LogLevel.Debug => LogEventLevel.Debug,
-        LogLevel.Information => LogEventLevel.Information,
-        LogLevel.Warning => LogEventLevel.Warning,
-        LogLevel.Error => LogEventLevel.Error,
-        LogLevel.Critical => LogEventLevel.Fatal,
-        _ => null,
-    };
 
     private static string? GetUserId(ClaimsPrincipal? user)
     {

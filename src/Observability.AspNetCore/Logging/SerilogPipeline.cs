@@ -20,6 +20,11 @@ namespace Observability.AspNetCore.Logging;
 /// </summary>
 internal sealed class SerilogPipeline : IDisposable
 {
+    private const string SerilogSectionName = "Serilog";
+
+    /// <summary>Keys of the <c>Serilog</c> section that change only which events are written, never what a line holds.</summary>
+    private static readonly HashSet<string> LevelOnlyKeys = new(StringComparer.OrdinalIgnoreCase) { "MinimumLevel", "LevelSwitches", "Using" };
+
     private const string TextTemplate = "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}";
 
     public SerilogPipeline(
@@ -42,8 +47,11 @@ internal sealed class SerilogPipeline : IDisposable
         ITextFormatter formatter = o.Logging.Format == LogFormat.Text
             ? new MessageTemplateTextFormatter(TextTemplate)
             : new CompactJsonFormatter();
-        var stdout = new TextWriterSink(output.Writer, formatter);
+        var stdout = new LogLineSink(output, formatter);
         var sinks = extraSinks.ToArray();
+        DirectLines = o.Logging.Format == LogFormat.Json && sinks.Length == 0 && SetsLevelsOnly(configuration.GetSection(SerilogSectionName))
+            ? stdout
+            : null;
 
         try
         {
@@ -60,7 +68,28 @@ internal sealed class SerilogPipeline : IDisposable
 
     public Logger Logger { get; }
 
+    /// <summary>
+    /// The stdout sink, when it is the only thing an event reaches besides the level check: JSON format, no extra
+    /// sink registered, and a <c>Serilog</c> section that sets levels only (no sinks, enrichers, filters or
+    /// properties). Then the completion line may be written to it directly (<see cref="CompletionLineEncoder"/>);
+    /// otherwise null, and every event goes through the Serilog pipeline.
+    /// </summary>
+    public LogLineSink? DirectLines { get; }
+
     public void Dispose() => Logger.Dispose();
+
+    private static bool SetsLevelsOnly(IConfigurationSection section)
+    {
+        foreach (var child in section.GetChildren())
+        {
+            if (!LevelOnlyKeys.Contains(child.Key))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static LoggerConfiguration Configure(ILogEventEnricher enricher, ILogEventSink stdout, ILogEventSink[] sinks)
     {

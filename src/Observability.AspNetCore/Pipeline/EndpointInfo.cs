@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics;
 using Serilog.Events;
 
@@ -26,6 +27,7 @@ internal sealed class EndpointInfo
         Route = route;
         MetricLabel = metricLabel;
         RouteProperty = route is null ? null : new LogEventProperty(LogPropertyNames.Route, new ScalarValue(route));
+        RouteJson = route is null ? null : CompletionLineEncoder.EncodeRoute(route);
         IsOwnEndpoint = isOwnEndpoint;
         SlowThresholdMs = slowThresholdMs;
         IsStreaming = isStreaming;
@@ -44,6 +46,9 @@ internal sealed class EndpointInfo
     public string MetricLabel { get; }
 
     public LogEventProperty? RouteProperty { get; }
+
+    /// <summary><c>,"Route":"..."</c> as UTF-8, for the completion line written without Serilog.</summary>
+    public byte[]? RouteJson { get; }
 
     /// <summary>True for endpoints the library maps itself (health, metrics), recognised by metadata whatever their path.</summary>
     public bool IsOwnEndpoint { get; }

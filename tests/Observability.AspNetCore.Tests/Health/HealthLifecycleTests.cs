@@ -105,6 +105,6 @@ public sealed class HealthLifecycleTests
     /// <summary>Keeps the log lines of this hand-built app out of the test output.</summary>
     private sealed class LogOutputHolder
     {
-        public Observability.AspNetCore.Logging.LogOutput Output { get; } = new(new SynchronizedStringWriter());
+        public Observability.AspNetCore.Logging.LogOutput Output { get; } = new CapturedLog().AsOutput();
     }
 }

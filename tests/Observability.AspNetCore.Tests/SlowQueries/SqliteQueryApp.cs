@@ -19,10 +19,10 @@ namespace Observability.AspNetCore.Tests.SlowQueries;
 /// </summary>
 internal sealed class SqliteQueryApp : IAsyncDisposable
 {
-    private readonly SynchronizedStringWriter _output;
+    private readonly CapturedLog _output;
     private readonly string _directory;
 
-    private SqliteQueryApp(WebApplication app, SynchronizedStringWriter output, string directory)
+    private SqliteQueryApp(WebApplication app, CapturedLog output, string directory)
     {
         App = app;
         _output = output;
@@ -44,8 +44,8 @@ internal sealed class SqliteQueryApp : IAsyncDisposable
         var directory = Directory.CreateTempSubdirectory("obs-slowq-").FullName;
         var connectionString = new SqliteConnectionStringBuilder { DataSource = Path.Combine(directory, "test.db"), Pooling = false }.ToString();
         var builder = TestApp.CreateBuilder(configuration);
-        var output = new SynchronizedStringWriter();
-        builder.Services.AddSingleton(new LogOutput(output));
+        var output = new CapturedLog();
+        builder.Services.AddSingleton(output.AsOutput());
 
         // The app's own registration, with its own interceptor (the sleep function); nothing of the library's.
         void AddContext() => builder.Services.AddDbContext<RowsContext>(o => o.UseSqlite(connectionString).AddInterceptors(SqliteFunctions.Instance));

@@ -16,9 +16,9 @@ namespace Observability.AspNetCore.Tests.Support;
 /// </summary>
 internal sealed class TestApp : IAsyncDisposable
 {
-    private readonly SynchronizedStringWriter _output;
+    private readonly CapturedLog _output;
 
-    private TestApp(WebApplication app, SynchronizedStringWriter output)
+    private TestApp(WebApplication app, CapturedLog output)
     {
         App = app;
         _output = output;
@@ -42,8 +42,8 @@ internal sealed class TestApp : IAsyncDisposable
         Action<WebApplication>? afterObservability = null)
     {
         var builder = CreateBuilder(configuration);
-        var output = new SynchronizedStringWriter();
-        builder.Services.AddSingleton(new LogOutput(output));
+        var output = new CapturedLog();
+        builder.Services.AddSingleton(output.AsOutput());
         builder.AddObservability(configure);
         configureBuilder?.Invoke(builder);
         var app = builder.Build();
@@ -119,47 +119,59 @@ internal sealed class TestApp : IAsyncDisposable
     }
 }
 
-internal sealed class SynchronizedStringWriter : StringWriter
+/// <summary>
+/// The bytes the library writes to "stdout", decoded as UTF-8 as a log shipper would; lines are written through as they
+/// are logged (<see cref="LogOutput.FlushEachLine"/>) so a test reads them without waiting for the flush timer.
+/// </summary>
+internal sealed class CapturedLog : Stream
 {
     private readonly Lock _sync = new();
+    private readonly System.Text.StringBuilder _text = new();
+    private readonly System.Text.Decoder _decoder = new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true).GetDecoder();
 
-    public override void Write(char value)
+    /// <summary>Every raw write, for tests about how lines leave the process.</summary>
+    public int Writes { get; private set; }
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public LogOutput AsOutput(bool flushEachLine = true) => new(this, flushEachLine);
+
+    public override void Write(ReadOnlySpan<byte> buffer)
     {
         lock (_sync)
         {
-            base.Write(value);
+            Writes++;
+            var chars = new char[_decoder.GetCharCount(buffer, flush: false)];
+            _decoder.GetChars(buffer, chars, flush: false);
+            _text.Append(chars);
         }
     }
 
-    public override void Write(string? value)
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Flush()
     {
-        lock (_sync)
-        {
-            base.Write(value);
-        }
     }
 
-    public override void Write(char[] buffer, int index, int count)
-    {
-        lock (_sync)
-        {
-            base.Write(buffer, index, count);
-        }
-    }
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
-    public override void Write(ReadOnlySpan<char> buffer)
-    {
-        lock (_sync)
-        {
-            base.Write(buffer);
-        }
-    }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
 
     public override string ToString()
     {
         lock (_sync)
         {
-            return base.ToString();
+            return _text.ToString();
         }
     }
 }

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Net;
+using System.Numerics;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Observability.AspNetCore.Hosting;
+using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.SlowQueries;
+using Serilog.Events;
+
+namespace Observability.AspNetCore.Logging;
+
+/// <summary>
+/// Encodes the completion event as one CLEF line, straight to UTF-8, into a per-thread buffer, then hands the line to
+/// the stdout sink. The object is the one Serilog's <c>CompactJsonFormatter</c> writes for the same event (<c>@t</c>,
+/// <c>@mt</c>, <c>@l</c> unless Information, <c>@tr</c>/<c>@sp</c>, the properties, the enriched <c>SourceContext</c>,
+/// <c>Service</c>, <c>Version</c>, <c>Environment</c>); names, the templates and the constant tail are encoded once.
+/// </summary>
+internal sealed class CompletionLineEncoder
+{
+    private const int InitialBufferSize = 2048;
+
+    /// <summary>Bytes the fixed parts of a line can take besides the encoded constants and the escaped strings.</summary>
+    private const int FixedAllowance = 512;
+
+    [ThreadStatic]
+    private static byte[]? t_buffer;
+
+    private readonly LogLineSink _sink;
+    private readonly byte[] _template;
+    private readonly byte[] _abortedTemplate;
+    private readonly byte[] _tail;
+
+    public CompletionLineEncoder(LogLineSink sink, ServiceIdentity identity)
+    {
+        _sink = sink;
+        _template = Encoding.UTF8.GetBytes("," + Encoded("@mt", RequestCompletionLogger.TemplateText));
+        _abortedTemplate = Encoding.UTF8.GetBytes("," + Encoded("@mt", RequestCompletionLogger.AbortedTemplateText));
+        _tail = Encoding.UTF8.GetBytes(
+            $",\"{LogPropertyNames.EventId}\":{{\"Id\":{RequestCompletionLogger.EventIdValue},\"Name\":\"{RequestCompletionLogger.EventName}\"}}"
+            + "," + Encoded(LogPropertyNames.SourceContext, RequestCompletionLogger.SourceContextName)
+            + "," + Encoded(LogPropertyNames.Service, identity.Name)
+            + "," + Encoded(LogPropertyNames.Version, identity.Version)
+            + "," + Encoded(LogPropertyNames.Environment, identity.Environment)
+            + "}\n");
+    }
+
+    public void Write(HttpRequest request, string requestId, EndpointInfo endpoint, LogEventLevel level, int statusCode, double elapsedMs, IPAddress? clientIp, string? userId, RequestDbStats? db, bool aborted)
+    {
+        var method = request.Method;
+        var pathBase = request.PathBase.Value;
+        var path = request.Path.Value;
+        var route = endpoint.RouteJson;
+        var size = FixedAllowance + _tail.Length + _abortedTemplate.Length + (route?.Length ?? 0)
+            + Utf8JsonLine.MaxEscapedBytes(method.Length + (pathBase?.Length ?? 0) + (path?.Length ?? 0) + requestId.Length + (userId?.Length ?? 0));
+        var buffer = t_buffer;
+        if (buffer is null || buffer.Length < size)
+        {
+            buffer = new byte[Math.Max(InitialBufferSize, (int)BitOperations.RoundUpToPowerOf2((uint)size))];
+            if (buffer.Length <= LogLineSink.BufferSize)
+            {
+                t_buffer = buffer;
+            }
+        }
+
+        var line = new Utf8JsonLine(buffer);
+        line.Raw("{\"@t\":"u8);
+        line.UtcTimestamp(DateTime.UtcNow);
+        line.Raw(aborted ? _abortedTemplate : _template);
+        if (level != LogEventLevel.Information)
+        {
+            line.Raw(",\"@l\":"u8);
+            line.AsciiString(LevelName(level));
+        }
+
+        if (Activity.Current is { } activity)
+        {
+            if (activity.TraceId is var traceId && traceId != default)
+            {
+                line.Raw(",\"@tr\":"u8);
+                line.AsciiString(traceId.ToHexString());
+            }
+
+            if (activity.SpanId is var spanId && spanId != default)
+            {
+                line.Raw(",\"@sp\":"u8);
+                line.AsciiString(spanId.ToHexString());
+            }
+        }
+
+        line.Raw(",\"RequestMethod\":"u8);
+        line.String(method);
+        line.Raw(",\"RequestPath\":"u8);
+        line.String(pathBase, path);
+        line.Raw(",\"StatusCode\":"u8);
+        line.Number(statusCode);
+        line.Raw(",\"Elapsed\":"u8);
+        line.Number(Math.Round(elapsedMs, 3));
+        line.Raw(",\"RequestId\":"u8);
+        line.String(requestId);
+        if (route is not null)
+        {
+            line.Raw(route);
+        }
+
+        if (clientIp is not null)
+        {
+            line.Raw(",\"ClientIp\":"u8);
+            line.IPAddress(clientIp);
+        }
+
+        if (userId is not null)
+        {
+            line.Raw(",\"UserId\":"u8);
+            line.String(userId);
+        }
+
+        if (db is not null)
+        {
+            line.Raw(",\"DbCommands\":"u8);
+            line.Number(db.Commands);
+            line.Raw(",\"DbElapsed\":"u8);
+            line.Number(Math.Round(db.ElapsedMs, 3));
+        }
+
+        if (aborted)
+        {
+            line.Raw(",\"Aborted\":true"u8);
+        }
+
+        line.Raw(_tail);
+        _sink.WriteLine(line.Written);
+    }
+
+    /// <summary><c>,"Route":"..."</c> for an endpoint, encoded once per endpoint.</summary>
+    public static byte[] EncodeRoute(string route) => Encoding.UTF8.GetBytes("," + Encoded(LogPropertyNames.Route, route));
+
+    private static string LevelName(LogEventLevel level) => level switch
+    {
+        LogEventLevel.Verbose => "Verbose",
+        LogEventLevel.Debug => "Debug",
+        LogEventLevel.Warning => "Warning",
+        LogEventLevel.Error => "Error",
+        LogEventLevel.Fatal => "Fatal",
+        _ => "Information",
+    };
+
+    /// <summary><c>"name":"value"</c> with the value escaped.</summary>
+    private static string Encoded(string name, string value) =>
+        "\"" + name + "\":" + Encoding.UTF8.GetString(Utf8JsonLine.Encode(value));
+}
