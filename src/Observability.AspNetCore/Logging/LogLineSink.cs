@@ -7,13 +7,17 @@ using Serilog.Formatting;
 namespace Observability.AspNetCore.Logging;
 
 /// <summary>
-/// The library's stdout stream: whole lines appended as UTF-8 to one 64 KB buffer, which goes out in one
-/// <c>write(2)</c> when it is full, on a short timer, and on dispose. One write per event was the largest single cost of
-/// a logged request (~1.2 µs under load, by profile); one large write per flush raised p99, writes of at most 64 KB did
-/// not. A line is never older than <see cref="FlushInterval"/> when it leaves the process; after SIGTERM (dispose) or an
-/// unhandled exception no line is lost. Two writers share it under one lock, so lines never interleave: Serilog events
-/// (formatted by the configured formatter, then encoded) and the completion lines the library encodes itself
-/// (<see cref="WriteLine"/>).
+/// The library's stdout stream: whole lines appended as UTF-8 to a 64 KB buffer, which goes out in one <c>write(2)</c>
+/// when it is full, on a short timer, and on dispose. One write per event was the largest single cost of a logged
+/// request (~1.2 µs under load, by profile); one large write per flush raised p99, writes of at most 64 KB did not. A
+/// line is never older than <see cref="FlushInterval"/> when it leaves the process; after SIGTERM (dispose) or an
+/// unhandled exception no line is lost.
+/// <para>
+/// Two buffers: a request thread holds the append lock only to copy its line; the full buffer is swapped for the
+/// spare and written outside that lock (under a second lock that keeps writes in order), so no request waits behind
+/// a <c>write(2)</c>. Two writers share the sink, and lines never interleave: Serilog events (formatted by the
+/// configured formatter, then encoded) and the completion lines the library encodes itself (<see cref="WriteLine"/>).
+/// </para>
 /// </summary>
 internal sealed class LogLineSink : ILogEventSink, IDisposable
 {
@@ -22,17 +26,29 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
 
     public const int BufferSize = 64 * 1024;
 
-    /// <summary>A formatted event above this many characters (a deep stack trace) does not keep its text buffer.</summary>
-    private const int RetainedTextCapacity = 16 * 1024;
+    /// <summary>A formatted event above this size (a deep stack trace) does not keep its scratch buffers.</summary>
+    private const int RetainedScratchSize = 16 * 1024;
+
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
     private readonly Stream _stream;
     private readonly ITextFormatter _formatter;
     private readonly bool _flushEachLine;
-    private readonly byte[] _buffer = new byte[BufferSize];
+
+    /// <summary>Guards <see cref="_active"/> and <see cref="_count"/>: held for a copy, never for a write.</summary>
+    private readonly Lock _append = new();
+
+    /// <summary>Held while a buffer is swapped out and written: one write at a time, in order, and the spare is always free.</summary>
+    private readonly Lock _write = new();
+
+    /// <summary>Serilog events are formatted one at a time into this writer (they are rare: warnings, errors, app logs).</summary>
+    private readonly Lock _format = new();
     private readonly StringWriter _text = new(CultureInfo.InvariantCulture);
-    private readonly Encoder _encoder = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false).GetEncoder();
-    private readonly Lock _sync = new();
+    private readonly Encoder _encoder = Utf8.GetEncoder();
     private readonly Timer? _timer;
+    private byte[] _encoded = new byte[1024];
+    private byte[] _active = new byte[BufferSize];
+    private byte[] _spare = new byte[BufferSize];
     private int _count;
     private bool _disposed;
     private bool _failureReported;
@@ -44,7 +60,7 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
         _formatter = formatter;
         if (!_flushEachLine)
         {
-            _timer = new Timer(static state => ((LogLineSink)state!).FlushBuffered(), this, FlushInterval, FlushInterval);
+            _timer = new Timer(static state => ((LogLineSink)state!).Flush(), this, FlushInterval, FlushInterval);
         }
 
         // A process that dies of an unhandled exception is never disposed: write out what it logged before it goes.
@@ -53,61 +69,102 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
 
     public void Emit(LogEvent logEvent)
     {
-        lock (_sync)
+        lock (_format)
         {
-            if (_disposed)
-            {
-                return;
-            }
-
             var text = _text.GetStringBuilder();
             text.Clear();
             _formatter.Format(logEvent, _text);
+            var length = 0;
             foreach (var chunk in text.GetChunks())
             {
-                AppendChars(chunk.Span);
+                length += Utf8.GetByteCount(chunk.Span);
             }
 
-            if (text.Capacity > RetainedTextCapacity)
+            if (_encoded.Length < length)
+            {
+                _encoded = new byte[Math.Max(length, _encoded.Length * 2)];
+            }
+
+            var written = 0;
+            _encoder.Reset();
+            foreach (var chunk in text.GetChunks())
+            {
+                written += _encoder.GetBytes(chunk.Span, _encoded.AsSpan(written), flush: false);
+            }
+
+            written += _encoder.GetBytes([], _encoded.AsSpan(written), flush: true);
+            WriteLine(_encoded.AsSpan(0, written));
+
+            if (text.Capacity > RetainedScratchSize)
             {
                 text.Clear();
-                text.Capacity = RetainedTextCapacity;
+                text.Capacity = RetainedScratchSize;
+                _encoded = new byte[1024];
             }
-
-            EndLine();
         }
     }
 
     /// <summary>Appends one complete line, already UTF-8 and ending in <c>\n</c>.</summary>
     public void WriteLine(ReadOnlySpan<byte> line)
     {
-        lock (_sync)
+        if (!_flushEachLine)
         {
-            if (_disposed)
+            lock (_append)
             {
-                return;
-            }
-
-            if (line.Length > BufferSize - _count)
-            {
-                WriteBuffer();
-            }
-
-            if (line.Length > BufferSize)
-            {
-                // Longer than the buffer: straight out, in slices no larger than it.
-                for (var offset = 0; offset < line.Length; offset += BufferSize)
+                if (_disposed)
                 {
-                    WriteToStream(line.Slice(offset, Math.Min(BufferSize, line.Length - offset)));
+                    return;
+                }
+
+                if (line.Length <= BufferSize - _count)
+                {
+                    line.CopyTo(_active.AsSpan(_count));
+                    _count += line.Length;
+                    return;
                 }
             }
-            else
+        }
+
+        // The buffer is full (or every line goes out at once): swap it out and write it, then this line.
+        lock (_write)
+        {
+            byte[] full;
+            int count;
+            lock (_append)
             {
-                line.CopyTo(_buffer.AsSpan(_count));
-                _count += line.Length;
+                if (_disposed)
+                {
+                    return;
+                }
+
+                full = _active;
+                count = _count;
+                if (line.Length <= BufferSize - count && !_flushEachLine)
+                {
+                    // Another thread swapped the buffer while this one waited.
+                    line.CopyTo(full.AsSpan(count));
+                    _count += line.Length;
+                    return;
+                }
+
+                _active = _spare;
+                _spare = full;
+                _count = 0;
+                if (line.Length <= BufferSize && !_flushEachLine)
+                {
+                    line.CopyTo(_active);
+                    _count = line.Length;
+                    line = default;
+                }
             }
 
-            EndLine();
+            WriteToStream(full.AsSpan(0, count));
+
+            // A line longer than the buffer (or every line, when written through) goes straight out, in slices no larger than it.
+            for (var offset = 0; offset < line.Length; offset += BufferSize)
+            {
+                WriteToStream(line.Slice(offset, Math.Min(BufferSize, line.Length - offset)));
+            }
         }
     }
 
@@ -115,15 +172,14 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
     {
         AppDomain.CurrentDomain.UnhandledException -= OnUnhandledException;
         _timer?.Dispose();
-        lock (_sync)
+        lock (_write)
         {
-            if (_disposed)
+            Flush();
+            lock (_append)
             {
-                return;
+                _disposed = true;
             }
 
-            _disposed = true;
-            WriteBuffer();
             try
             {
                 _stream.Flush();
@@ -135,60 +191,40 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
         }
     }
 
-    private void OnUnhandledException(object? sender, UnhandledExceptionEventArgs e) => FlushBuffered();
+    private void OnUnhandledException(object? sender, UnhandledExceptionEventArgs e) => Flush();
 
-    private void FlushBuffered()
+    /// <summary>Writes out whatever the buffer holds.</summary>
+    private void Flush()
     {
-        lock (_sync)
+        lock (_write)
         {
-            if (!_disposed)
+            byte[] full;
+            int count;
+            lock (_append)
             {
-                WriteBuffer();
-            }
-        }
-    }
+                if (_disposed || _count == 0)
+                {
+                    return;
+                }
 
-    private void EndLine()
-    {
-        if (_flushEachLine)
-        {
-            WriteBuffer();
-        }
-    }
-
-    private void AppendChars(ReadOnlySpan<char> chars)
-    {
-        while (true)
-        {
-            if (BufferSize - _count < 8)
-            {
-                // Room for any one character's bytes, so the encoder always makes progress.
-                WriteBuffer();
+                full = _active;
+                count = _count;
+                _active = _spare;
+                _spare = full;
+                _count = 0;
             }
 
-            _encoder.Convert(chars, _buffer.AsSpan(_count), flush: false, out var charsUsed, out var bytesUsed, out _);
-            _count += bytesUsed;
-            chars = chars[charsUsed..];
-            if (chars.IsEmpty)
-            {
-                return;
-            }
+            WriteToStream(full.AsSpan(0, count));
         }
-    }
-
-    private void WriteBuffer()
-    {
-        if (_count == 0)
-        {
-            return;
-        }
-
-        WriteToStream(_buffer.AsSpan(0, _count));
-        _count = 0;
     }
 
     private void WriteToStream(ReadOnlySpan<byte> bytes)
     {
+        if (bytes.IsEmpty)
+        {
+            return;
+        }
+
         try
         {
             _stream.Write(bytes);
