@@ -95,7 +95,7 @@ internal sealed class CompletionLineEncoder
         line.Raw(",\"StatusCode\":"u8);
         line.Number(statusCode);
         line.Raw(",\"Elapsed\":"u8);
-        line.Number(Math.Round(elapsedMs, 3));
+        line.Milliseconds(elapsedMs);
         line.Raw(",\"RequestId\":"u8);
         line.String(requestId);
         if (route is not null)
@@ -120,7 +120,7 @@ internal sealed class CompletionLineEncoder
             line.Raw(",\"DbCommands\":"u8);
             line.Number(db.Commands);
             line.Raw(",\"DbElapsed\":"u8);
-            line.Number(Math.Round(db.ElapsedMs, 3));
+            line.Milliseconds(db.ElapsedMs);
         }
 
         if (aborted)

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Security.Cryptography;
 
 namespace Observability.AspNetCore.RequestId;
@@ -10,18 +11,27 @@ namespace Observability.AspNetCore.RequestId;
 internal static class RequestIdGenerator
 {
     private const string Alphabet = "0123456789abcdefghijklmnopqrstuv";
+    private const string HexDigits = "0123456789abcdef";
     private const int PrefixLength = 10;
     private static readonly string Prefix = CreatePrefix();
     private static long _counter;
 
     public static string Next()
     {
-        var n = Interlocked.Increment(ref _counter);
-        Span<char> buffer = stackalloc char[PrefixLength + 1 + 16];
-        Prefix.AsSpan().CopyTo(buffer);
-        buffer[PrefixLength] = '-';
-        n.TryFormat(buffer[(PrefixLength + 1)..], out var written, "x8", provider: null);
-        return new string(buffer[..(PrefixLength + 1 + written)]);
+        var n = (ulong)Interlocked.Increment(ref _counter);
+
+        // At least 8 hex digits, more once the counter passes 2^32; written by hand: "x8" formatting takes the slow path.
+        var digits = Math.Max(8, (64 - BitOperations.LeadingZeroCount(n) + 3) / 4);
+        return string.Create(PrefixLength + 1 + digits, n, static (chars, value) =>
+        {
+            Prefix.AsSpan().CopyTo(chars);
+            chars[PrefixLength] = '-';
+            for (var i = chars.Length - 1; i > PrefixLength; i--)
+            {
+                chars[i] = HexDigits[(int)(value & 0xF)];
+                value >>= 4;
+            }
+        });
     }
 
     private static string CreatePrefix()

@@ -227,3 +227,18 @@ public sealed class RequestIdTests
         Assert.Equal("propagated-42", body);
     }
 }
+
+public sealed class RequestIdGeneratorTests
+{
+    [Fact]
+    public void Generated_ids_share_the_process_prefix_and_count_up_in_hex()
+    {
+        var ids = Enumerable.Range(0, 1_000).Select(_ => Observability.AspNetCore.RequestId.RequestIdGenerator.Next()).ToList();
+
+        Assert.All(ids, id => Assert.Matches("^[0-9a-v]{10}-[0-9a-f]{8,16}$", id));
+        Assert.Single(ids.Select(id => id[..10]).Distinct());
+        var counters = ids.Select(id => long.Parse(id[11..], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(ids.Count, counters.Distinct().Count());
+        Assert.True(counters.Zip(counters.Skip(1)).All(p => p.Second > p.First), "the counter only grows");
+    }
+}

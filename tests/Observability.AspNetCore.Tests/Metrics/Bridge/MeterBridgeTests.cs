@@ -549,13 +549,20 @@ public sealed class MeterBridgeTests
             RecordAll();
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1_000; i++)
+        // The least of three rounds: a one-off runtime allocation on this thread while the whole suite runs in
+        // parallel (type loading, tier-up) must not fail the test; an allocation per measurement shows in every round.
+        var allocated = long.MaxValue;
+        for (var round = 0; round < 3; round++)
         {
-            RecordAll();
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1_000; i++)
+            {
+                RecordAll();
+            }
+
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.True(allocated == 0, $"{allocated} bytes allocated for 5000 measurements into existing series.");
     }
 
