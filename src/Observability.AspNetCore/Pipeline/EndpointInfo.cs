@@ -22,8 +22,9 @@ internal sealed class EndpointInfo
 
     private readonly ConcurrentDictionary<int, RequestSeries> _series = new();
 
-    public EndpointInfo(string? route, string metricLabel, bool isOwnEndpoint, int slowThresholdMs, bool isStreaming)
+    public EndpointInfo(Endpoint? endpoint, string? route, string metricLabel, bool isOwnEndpoint, int slowThresholdMs, bool isStreaming)
     {
+        Endpoint = endpoint;
         Route = route;
         MetricLabel = metricLabel;
         RouteProperty = route is null ? null : new LogEventProperty(LogPropertyNames.Route, new ScalarValue(route));
@@ -32,6 +33,12 @@ internal sealed class EndpointInfo
         SlowThresholdMs = slowThresholdMs;
         IsStreaming = isStreaming;
     }
+
+    /// <summary>
+    /// The endpoint this describes (null for unmatched requests). The cache's weak table lets a value refer to its own
+    /// key without keeping it alive.
+    /// </summary>
+    public Endpoint? Endpoint { get; }
 
     /// <summary>The slow-request threshold in force for this endpoint (attribute, then configured route, then the global one); 0 = off.</summary>
     public int SlowThresholdMs { get; }
@@ -80,7 +87,7 @@ internal sealed class EndpointInfoCache
         }
 
         _create = Create;
-        Unmatched = new(route: null, EndpointInfo.UnmatchedLabel, isOwnEndpoint: false, _globalThresholdMs, isStreaming: false);
+        Unmatched = new(endpoint: null, route: null, EndpointInfo.UnmatchedLabel, isOwnEndpoint: false, _globalThresholdMs, isStreaming: false);
     }
 
     public EndpointInfo Unmatched { get; }
@@ -94,6 +101,7 @@ internal sealed class EndpointInfoCache
         var threshold = endpoint.Metadata.GetMetadata<SlowRequestThresholdAttribute>()?.Milliseconds
             ?? (route is not null && _routeThresholds.TryGetValue(route, out var configured) ? configured : _globalThresholdMs);
         return new EndpointInfo(
+            endpoint,
             route,
             route ?? endpoint.DisplayName ?? "unknown",
             endpoint.Metadata.GetMetadata<ObservabilityEndpointMetadata>() is not null,

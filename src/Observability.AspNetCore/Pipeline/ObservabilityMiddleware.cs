@@ -63,7 +63,7 @@ internal sealed class ObservabilityMiddleware
 
         // The endpoint is usually known here already (WebApplication routes before the first middleware); when it is
         // not, own endpoints are recognised again after the handler ran and left out of the counts then.
-        var startEndpoint = context.GetEndpoint() is { } routed ? _endpoints.Get(routed) : null;
+        var startEndpoint = context.GetEndpoint() is { } routedAtStart ? _endpoints.Get(routedAtStart) : null;
         scope.StartEndpoint = startEndpoint;
         var methodIndex = _metrics is not null && startEndpoint?.IsOwnEndpoint != true && !_metrics.IsExcludedPath(context.Request.Path)
             ? HttpMethodLabels.IndexOf(context.Request.Method)
@@ -74,7 +74,7 @@ internal sealed class ObservabilityMiddleware
         }
 
         scope.ExcludedFromSlowDetection = startEndpoint is { } known && (known.IsOwnEndpoint || known.IsStreaming || known.SlowThresholdMs == 0)
-            || context.WebSockets.IsWebSocketRequest
+            || IsWebSocketRequest(context)
             || EventStream.Is(context.Request.Headers.Accept);
         var slot = scope.ExcludedFromSlowDetection ? -1 : _slow.Register(scope);
 
@@ -129,13 +129,25 @@ internal sealed class ObservabilityMiddleware
         Complete(context, scope, start, failure, methodIndex);
     }
 
+    /// <summary>
+    /// A WebSocket handshake (HTTP/1.1 <c>Upgrade</c>, or HTTP/2 extended <c>CONNECT</c>). The two header and method
+    /// checks come first: the WebSocket feature is absent unless the app uses WebSockets, and looking up an absent
+    /// feature walks the server's whole feature list on every request.
+    /// </summary>
+    private static bool IsWebSocketRequest(HttpContext context) =>
+        (context.Request.Headers.Upgrade.Count > 0 || HttpMethods.IsConnect(context.Request.Method))
+        && context.WebSockets.IsWebSocketRequest;
+
     private void Complete(HttpContext context, RequestScope scope, long start, Exception? failure, int methodIndex)
     {
         var elapsed = Stopwatch.GetElapsedTime(start);
         var elapsedMs = elapsed.TotalMilliseconds;
         var statusCode = context.Response.StatusCode;
         var aborted = context.RequestAborted.IsCancellationRequested;
-        var endpoint = _endpoints.Get(context.GetEndpoint());
+
+        // Usually the endpoint routing chose before the middleware ran; looked up again only when it changed.
+        var routed = context.GetEndpoint();
+        var endpoint = scope.StartEndpoint is { } started && ReferenceEquals(routed, started.Endpoint) ? started : _endpoints.Get(routed);
 
         if (methodIndex != NotMeasured && !endpoint.IsOwnEndpoint)
         {
