@@ -229,9 +229,10 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
         {
             _stream.Write(bytes);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or NotSupportedException or UnauthorizedAccessException)
         {
-            // stdout closed or full: nothing to write to. Say so once on stderr and keep serving; the lines are dropped.
+            // stdout closed, full or gone: nothing to write to. Say so once on stderr and keep serving; the lines are
+            // dropped. A request must never fail because its log line could not be written.
             if (!_failureReported)
             {
                 _failureReported = true;

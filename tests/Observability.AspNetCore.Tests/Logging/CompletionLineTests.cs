@@ -168,6 +168,24 @@ public sealed class CompletionLineTests
         Assert.Equal(5, CountCompletions(stdout.ToString(), "last-"));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_stdout_that_cannot_be_written_never_fails_a_request(bool closed)
+    {
+        var stdout = new BrokenStream(closed);
+        await using var app = await StartAsync(forceSerilog: false, configureBuilder: b => b.Services.AddSingleton(new LogOutput(stdout, flushEachLine: true)));
+
+        for (var i = 0; i < 3; i++)
+        {
+            var response = await app.Client.GetAsync($"/api/items/{i}");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.True(response.Headers.Contains("X-Request-ID"));
+        }
+
+        Assert.True(stdout.Attempts >= 3, "the lines were tried");
+    }
+
     private static int CountCompletions(string output, string idPrefix)
     {
         var count = 0;
@@ -243,6 +261,42 @@ public sealed class CompletionLineTests
 
         Assert.Equal(Comparable(expected).OrderBy(p => p.Key), Comparable(actual).OrderBy(p => p.Key));
         Assert.Equal(JsonValueKind.Number, actual.GetProperty("Elapsed").ValueKind);
+    }
+
+    /// <summary>stdout as a full disk (IOException) or a closed descriptor (ObjectDisposedException) shows it.</summary>
+    private sealed class BrokenStream(bool closed) : Stream
+    {
+        private int _attempts;
+
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            Interlocked.Increment(ref _attempts);
+            throw closed ? new ObjectDisposedException("stdout") : new IOException("No space left on device");
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     private sealed class DiscardingSink : ILogEventSink
