@@ -107,25 +107,36 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
     /// <summary>Appends one complete line, already UTF-8 and ending in <c>\n</c>.</summary>
     public void WriteLine(ReadOnlySpan<byte> line)
     {
-        if (!_flushEachLine)
+        if (_flushEachLine)
         {
-            lock (_append)
+            // Nothing is ever buffered in this mode: the line goes straight out.
+            lock (_write)
             {
-                if (_disposed)
+                if (!_disposed)
                 {
-                    return;
+                    WriteInSlices(line);
                 }
+            }
 
-                if (line.Length <= BufferSize - _count)
-                {
-                    line.CopyTo(_active.AsSpan(_count));
-                    _count += line.Length;
-                    return;
-                }
+            return;
+        }
+
+        lock (_append)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            if (line.Length <= BufferSize - _count)
+            {
+                line.CopyTo(_active.AsSpan(_count));
+                _count += line.Length;
+                return;
             }
         }
 
-        // The buffer is full (or every line goes out at once): swap it out and write it, then this line.
+        // The buffer is full: swap it out and write it, then keep this line (or write it, when longer than a buffer).
         lock (_write)
         {
             byte[] full;
@@ -139,7 +150,7 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
 
                 full = _active;
                 count = _count;
-                if (line.Length <= BufferSize - count && !_flushEachLine)
+                if (line.Length <= BufferSize - count)
                 {
                     // Another thread swapped the buffer while this one waited.
                     line.CopyTo(full.AsSpan(count));
@@ -150,7 +161,7 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
                 _active = _spare;
                 _spare = full;
                 _count = 0;
-                if (line.Length <= BufferSize && !_flushEachLine)
+                if (line.Length <= BufferSize)
                 {
                     line.CopyTo(_active);
                     _count = line.Length;
@@ -159,12 +170,7 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
             }
 
             WriteToStream(full.AsSpan(0, count));
-
-            // A line longer than the buffer (or every line, when written through) goes straight out, in slices no larger than it.
-            for (var offset = 0; offset < line.Length; offset += BufferSize)
-            {
-                WriteToStream(line.Slice(offset, Math.Min(BufferSize, line.Length - offset)));
-            }
+            WriteInSlices(line);
         }
     }
 
@@ -215,6 +221,15 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
             }
 
             WriteToStream(full.AsSpan(0, count));
+        }
+    }
+
+    /// <summary>A line longer than the buffer goes out in slices no larger than it (one large write raised p99).</summary>
+    private void WriteInSlices(ReadOnlySpan<byte> line)
+    {
+        for (var offset = 0; offset < line.Length; offset += BufferSize)
+        {
+            WriteToStream(line.Slice(offset, Math.Min(BufferSize, line.Length - offset)));
         }
     }
 

@@ -149,7 +149,7 @@ public sealed class CompletionLineTests
                 await app.Client.SendAsync(request);
             }
 
-            await WaitUntilAsync(() => CountCompletions(stdout.ToString(), "buffered-") == 40);
+            await WaitUntilAsync(() => CountCompletions(stdout, "buffered-") == 40);
             Assert.True(stdout.Writes < 40, $"40 lines took {stdout.Writes} writes; they should share writes.");
 
             // Lines logged just before shutdown are not lost: disposing the host writes out the buffer.
@@ -165,7 +165,7 @@ public sealed class CompletionLineTests
             await app.DisposeAsync();
         }
 
-        Assert.Equal(5, CountCompletions(stdout.ToString(), "last-"));
+        Assert.Equal(5, CountCompletions(stdout, "last-"));
     }
 
     [Theory]
@@ -186,20 +186,8 @@ public sealed class CompletionLineTests
         Assert.True(stdout.Attempts >= 3, "the lines were tried");
     }
 
-    private static int CountCompletions(string output, string idPrefix)
-    {
-        var count = 0;
-        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var e = JsonDocument.Parse(line).RootElement;
-            if (e.IsCompletion() && e.Str("RequestId") is { } id && id.StartsWith(idPrefix, StringComparison.Ordinal))
-            {
-                count++;
-            }
-        }
-
-        return count;
-    }
+    private static int CountCompletions(CapturedLog stdout, string idPrefix) =>
+        stdout.Events().Count(e => e.IsCompletion() && e.Str("RequestId") is { } id && id.StartsWith(idPrefix, StringComparison.Ordinal));
 
     private static async Task WaitUntilAsync(Func<bool> condition)
     {

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Tests.Support;
 using Serilog.Events;
@@ -43,10 +42,9 @@ public sealed class LogLineSinkTests
 
         var lastSequence = Enumerable.Repeat(-1, Writers).ToArray();
         var count = 0;
-        foreach (var line in stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        foreach (var e in stdout.Events())
         {
-            var e = JsonDocument.Parse(line).RootElement;
-            var writer = e.TryGetProperty("Writer", out var w) ? w.GetInt32() : throw new InvalidOperationException(line);
+            var writer = e.TryGetProperty("Writer", out var w) ? w.GetInt32() : throw new InvalidOperationException(e.GetRawText());
             var sequence = e.GetProperty("Sequence").GetInt32();
             Assert.Equal(lastSequence[writer] + 1, sequence);
             lastSequence[writer] = sequence;

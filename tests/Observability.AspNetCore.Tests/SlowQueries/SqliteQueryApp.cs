@@ -79,19 +79,7 @@ internal sealed class SqliteQueryApp : IAsyncDisposable
     }
 
     /// <summary>Every whole stdout line parsed as JSON.</summary>
-    public IReadOnlyList<JsonElement> Events()
-    {
-        var output = Output;
-        var complete = output[..(output.LastIndexOf('\n') + 1)];
-        var events = new List<JsonElement>();
-        foreach (var line in complete.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            using var doc = JsonDocument.Parse(line);
-            events.Add(doc.RootElement.Clone());
-        }
-
-        return events;
-    }
+    public IReadOnlyList<JsonElement> Events() => _output.Events();
 
     /// <summary>Sends GET and returns the response's request ID once the request's completion event is written.</summary>
     public async Task<string> GetAsync(string path)

@@ -72,21 +72,7 @@ internal sealed class TestApp : IAsyncDisposable
     }
 
     /// <summary>Every stdout line parsed as JSON; fails the test on a line that is not a JSON object.</summary>
-    public IReadOnlyList<JsonElement> Events()
-    {
-        // Only whole lines: an event being written right now is not complete yet.
-        var output = Output;
-        var complete = output[..(output.LastIndexOf('\n') + 1)];
-        var events = new List<JsonElement>();
-        foreach (var line in complete.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            using var doc = JsonDocument.Parse(line);
-            Assert.Equal(JsonValueKind.Object, doc.RootElement.ValueKind);
-            events.Add(doc.RootElement.Clone());
-        }
-
-        return events;
-    }
+    public IReadOnlyList<JsonElement> Events() => _output.Events();
 
     /// <summary>
     /// The completion event is written after the response has gone out, so a test polls for it (bounded) instead of
@@ -173,6 +159,22 @@ internal sealed class CapturedLog : Stream
         {
             return _text.ToString();
         }
+    }
+
+    /// <summary>Every whole line parsed as JSON (a line being written right now is left out); fails on a line that is not a JSON object.</summary>
+    public IReadOnlyList<JsonElement> Events()
+    {
+        var output = ToString();
+        var complete = output[..(output.LastIndexOf('\n') + 1)];
+        var events = new List<JsonElement>();
+        foreach (var line in complete.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using var doc = JsonDocument.Parse(line);
+            Assert.Equal(JsonValueKind.Object, doc.RootElement.ValueKind);
+            events.Add(doc.RootElement.Clone());
+        }
+
+        return events;
     }
 }
 
