@@ -21,6 +21,7 @@ public sealed class BenchRequest
     private readonly HttpRequestFeature _request = new();
     private readonly BenchResponseFeature _response = new();
     private readonly EndpointFeature _endpoint = new();
+    private readonly HttpRequestIdentifierFeature _identifier = new();
     private readonly string? _requestIdHeader;
     private readonly string? _requestIdValue;
 
@@ -45,7 +46,7 @@ public sealed class BenchRequest
         _features.Set<IHttpResponseBodyFeature>(_response);
         _features.Set<IEndpointFeature>(_endpoint);
         _features.Set<IRouteValuesFeature>(_endpoint);
-        _features.Set<IHttpRequestIdentifierFeature>(new HttpRequestIdentifierFeature());
+        _features.Set<IHttpRequestIdentifierFeature>(_identifier);
         _features.Set<IHttpRequestLifetimeFeature>(new HttpRequestLifetimeFeature());
         // One address object per connection, as Kestrel has: IPAddress caches its text, so ClientIp costs a string
         // once per connection, not per request.
@@ -69,7 +70,8 @@ public sealed class BenchRequest
     /// <summary>
     /// Puts the connection back to "new request": what Kestrel does between two requests on one connection. Clears
     /// per-request features (Kestrel drops every feature it does not own, e.g. the authentication feature
-    /// <c>HttpContext.User</c> creates, and the library's <see cref="RequestScope"/>), keeps the dictionaries' capacity.
+    /// <c>HttpContext.User</c> creates) and puts back the ones it owns that a request replaced (the request identifier,
+    /// which the library's <see cref="RequestScope"/> wraps), keeps the dictionaries' capacity.
     /// </summary>
     public void Reset()
     {
@@ -80,9 +82,9 @@ public sealed class BenchRequest
             headers[_requestIdHeader] = _requestIdValue;
         }
 
-        if (_features.Get<RequestScope>() is not null)
+        if (!ReferenceEquals(_features.Get<IHttpRequestIdentifierFeature>(), _identifier))
         {
-            _features.Set<RequestScope>(null);
+            _features.Set<IHttpRequestIdentifierFeature>(_identifier);
         }
 
         if (_features.Get<IHttpAuthenticationFeature>() is not null)

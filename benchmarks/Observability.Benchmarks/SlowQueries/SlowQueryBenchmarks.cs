@@ -68,7 +68,7 @@ public class SlowQueryBenchmarks
         _npgsqlSource = new ActivitySource(NpgsqlCommandListener.SourceName);
 
         EfCore_interceptor_fast_command();
-        if (request.Context.Features.Get<RequestScope>()?.Db is not { Commands: 1 })
+        if (RequestScope.Find(request.Context)?.Db is not { Commands: 1 })
         {
             throw new InvalidOperationException("The command was not recorded in the request's statistics: the benchmark would measure nothing.");
         }

@@ -243,7 +243,7 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
     private bool Record(HttpContext? context, DbSystemSeries system, string? text, TimeSpan duration)
     {
         system.Duration?.Observe(duration.TotalSeconds);
-        if (context?.Features.Get<RequestScope>() is { } scope)
+        if (context is not null && RequestScope.Find(context) is { } scope)
         {
             scope.GetOrCreateDb().Add(duration, text, system, RepeatedQueryThreshold > 0);
         }

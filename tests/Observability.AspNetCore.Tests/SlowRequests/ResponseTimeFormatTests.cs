@@ -38,4 +38,17 @@ public sealed class ResponseTimeFormatTests
             Assert.Equal(value.ToString("0.##", CultureInfo.InvariantCulture) + "ms", ObservabilityMiddleware.FormatResponseTime(value));
         }
     }
+
+    [Fact]
+    public void Response_times_under_10ms_are_the_same_text_when_built_and_when_reused()
+    {
+        // Under 10 ms the text is built once and reused: the first and every later answer must both be "0.##" text.
+        for (var hundredths = 0; hundredths < 1100; hundredths++)
+        {
+            var value = hundredths / 100.0;
+            var expected = value.ToString("0.##", CultureInfo.InvariantCulture) + "ms";
+            Assert.Equal(expected, ObservabilityMiddleware.FormatResponseTime(value));
+            Assert.Equal(expected, ObservabilityMiddleware.FormatResponseTime(value + 0.001));
+        }
+    }
 }
