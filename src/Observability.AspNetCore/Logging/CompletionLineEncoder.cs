@@ -45,7 +45,7 @@ internal sealed class CompletionLineEncoder
             + "}\n");
     }
 
-    public void Write(HttpRequest request, string requestId, EndpointInfo endpoint, LogEventLevel level, int statusCode, double elapsedMs, IPAddress? clientIp, string? userId, RequestDbStats? db, bool aborted)
+    public void Write(HttpRequest request, string requestId, EndpointInfo endpoint, LogEventLevel level, int statusCode, DateTime timestamp, double elapsedMs, IPAddress? clientIp, string? userId, RequestDbStats? db, bool aborted)
     {
         var method = request.Method;
         var pathBase = request.PathBase.Value;
@@ -65,7 +65,7 @@ internal sealed class CompletionLineEncoder
 
         var line = new Utf8JsonLine(buffer);
         line.Raw("{\"@t\":"u8);
-        line.UtcTimestamp(DateTime.UtcNow);
+        line.UtcTimestamp(timestamp);
         line.Raw(aborted ? _abortedTemplate : _template);
         if (level != LogEventLevel.Information)
         {

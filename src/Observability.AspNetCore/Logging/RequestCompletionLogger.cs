@@ -73,8 +73,10 @@ internal sealed class RequestCompletionLogger
 
     public bool IsEnabled(LogEventLevel level) => _logger.IsEnabled(level);
 
-    public void Write(HttpContext context, RequestScope scope, EndpointInfo endpoint, LogEventLevel level, int statusCode, double elapsedMs, Exception? exception, bool aborted)
+    /// <summary>Writes the event; <paramref name="endTimestamp"/> (<see cref="Stopwatch.GetTimestamp"/> when the request completed) is its <c>@t</c>.</summary>
+    public void Write(HttpContext context, RequestScope scope, EndpointInfo endpoint, LogEventLevel level, int statusCode, long endTimestamp, double elapsedMs, Exception? exception, bool aborted)
     {
+        var timestamp = WallClock.UtcAt(endTimestamp);
         // Through the feature, not HttpContext.User: that getter creates an empty ClaimsPrincipal for every anonymous
         // request. The indexer, not Features.Get<T>(): the generic path dispatches more slowly on Kestrel's collection.
         var userId = _includeUserId ? GetUserId((context.Features[typeof(IHttpAuthenticationFeature)] as IHttpAuthenticationFeature)?.User) : null;
@@ -82,11 +84,11 @@ internal sealed class RequestCompletionLogger
         if (_direct is not null && exception is null)
         {
             var ip = _includeClientIp ? context.Connection.RemoteIpAddress : null;
-            _direct.Write(context.Request, scope.RequestId, endpoint, level, statusCode, elapsedMs, ip, userId, db, aborted);
+            _direct.Write(context.Request, scope.RequestId, endpoint, level, statusCode, timestamp, elapsedMs, ip, userId, db, aborted);
             return;
         }
 
-        WriteEvent(context, scope, endpoint, level, statusCode, elapsedMs, exception, aborted, userId, db);
+        WriteEvent(context, scope, endpoint, level, statusCode, timestamp, elapsedMs, exception, aborted, userId, db);
     }
 
     internal static LogEventLevel? ToSerilog(LogLevel level) => level switch
@@ -100,7 +102,7 @@ internal sealed class RequestCompletionLogger
         _ => null,
     };
 
-    private void WriteEvent(HttpContext context, RequestScope scope, EndpointInfo endpoint, LogEventLevel level, int statusCode, double elapsedMs, Exception? exception, bool aborted, string? userId, RequestDbStats? db)
+    private void WriteEvent(HttpContext context, RequestScope scope, EndpointInfo endpoint, LogEventLevel level, int statusCode, DateTime timestamp, double elapsedMs, Exception? exception, bool aborted, string? userId, RequestDbStats? db)
     {
         var request = context.Request;
         var clientIp = _includeClientIp ? context.Connection.RemoteIpAddress?.ToString() : null;
@@ -141,7 +143,7 @@ internal sealed class RequestCompletionLogger
 
         var activity = Activity.Current;
         // UTC: CLEF writes @t in UTC anyway, and the local-time conversion of DateTimeOffset.Now costs on every request.
-        _logger.Write(new LogEvent(DateTimeOffset.UtcNow, level, exception, aborted ? AbortedTemplate : Template, properties, activity?.TraceId ?? default, activity?.SpanId ?? default));
+        _logger.Write(new LogEvent(new DateTimeOffset(timestamp), level, exception, aborted ? AbortedTemplate : Template, properties, activity?.TraceId ?? default, activity?.SpanId ?? default));
     }
 
     private static string? GetUserId(ClaimsPrincipal? user)

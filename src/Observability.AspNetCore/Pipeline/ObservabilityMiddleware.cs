@@ -140,7 +140,8 @@ internal sealed class ObservabilityMiddleware
 
     private void Complete(HttpContext context, RequestScope scope, long start, Exception? failure, int methodIndex)
     {
-        var elapsed = Stopwatch.GetElapsedTime(start);
+        var end = Stopwatch.GetTimestamp();
+        var elapsed = Stopwatch.GetElapsedTime(start, end);
         var elapsedMs = elapsed.TotalMilliseconds;
         var statusCode = context.Response.StatusCode;
         var aborted = context.RequestAborted.IsCancellationRequested;
@@ -176,7 +177,7 @@ internal sealed class ObservabilityMiddleware
             : endpoint.IsOwnEndpoint ? _completion.OwnEndpointsLevel : LogEventLevel.Information;
         if (level is { } l && _completion.IsEnabled(l))
         {
-            _completion.Write(context, scope, endpoint, l, statusCode, elapsedMs, failure, aborted);
+            _completion.Write(context, scope, endpoint, l, statusCode, end, elapsedMs, failure, aborted);
         }
     }
 
