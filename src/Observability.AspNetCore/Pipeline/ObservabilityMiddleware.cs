@@ -35,6 +35,12 @@ internal sealed class ObservabilityMiddleware
 
     private const int NotMeasured = -1;
 
+    /// <summary>
+    /// The texts of 0.00ms to 9.99ms, filled as they are first needed: most responses start within 10 ms, and a
+    /// cached text saves the formatting and the string on every such request. At most 1,000 short strings.
+    /// </summary>
+    private static readonly string?[] ShortResponseTimes = new string?[1000];
+
     private readonly RequestDelegate _next;
     private readonly string _header;
     private readonly RequestCompletionLogger _completion;
@@ -217,12 +223,6 @@ internal sealed class ObservabilityMiddleware
         response.ContentType = "application/problem+json";
         await JsonSerializer.SerializeAsync(response.Body, problem, ProblemDetailsJsonContext.Default.ProblemDetails, context.RequestAborted);
     }
-
-    /// <summary>
-    /// The texts of 0.00ms to 9.99ms, filled as they are first needed: most responses start within 10 ms, and a
-    /// cached text saves the formatting and the string on every such request. At most 1,000 short strings.
-    /// </summary>
-    private static readonly string?[] ShortResponseTimes = new string?[1000];
 
     /// <summary>
     /// Milliseconds with up to two decimals and no trailing zeros, e.g. <c>12.34ms</c>, <c>12.3ms</c>, <c>12ms</c>: the
