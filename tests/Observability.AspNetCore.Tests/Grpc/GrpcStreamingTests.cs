@@ -82,6 +82,24 @@ public sealed class GrpcStreamingTests
     private static async Task<IReadOnlyList<Sample>> ScrapeAsync(TestApp app) =>
         Exposition.Parse(await app.Client.GetStringAsync("/metrics"));
 
+    /// <summary>
+    /// What a streaming call held open past both thresholds (alongside the hung control call) must leave behind: one
+    /// completion event that shows it was open that long, no warning about it, counted once and never as slow.
+    /// </summary>
+    private static async Task<IReadOnlyList<Sample>> AssertStreamingCallNeitherSlowNorHungAsync(TestApp app, string requestId, string route)
+    {
+        var completion = await SingleCompletionAsync(app, requestId, route);
+        await SingleCompletionAsync(app, "grpc-held", HoldRoute);
+        // Not a speed check: it started before the control call, which ran past HungAfterMs, so it was open at least that long.
+        Assert.True(completion.GetProperty("Elapsed").GetDouble() >= 300);
+        AssertOnlyControlCallWarned(app, route);
+        var samples = await ScrapeAsync(app);
+        Assert.Equal(1, samples.Value("http_requests_total", ("method", "POST"), ("endpoint", route)));
+        Assert.Equal(0, samples.Value("http_slow_requests_total", ("endpoint", route)));
+        Assert.Equal(1, samples.Value("http_slow_requests_total"));
+        return samples;
+    }
+
     [Fact]
     public async Task Server_streaming_call_open_past_both_thresholds_is_neither_slow_nor_hung()
     {
@@ -98,16 +116,8 @@ public sealed class GrpcStreamingTests
         Assert.False(await stream.ResponseStream.MoveNext(CancellationToken.None));
         await held.ResponseAsync;
 
-        var completion = await SingleCompletionAsync(app, "grpc-subscribe", SubscribeRoute);
-        await SingleCompletionAsync(app, "grpc-held", HoldRoute);
-        // Not a speed check: it started before the control call, which ran past HungAfterMs, so it was open at least that long.
-        Assert.True(completion.GetProperty("Elapsed").GetDouble() >= 300);
-        AssertOnlyControlCallWarned(app, SubscribeRoute);
-        var samples = await ScrapeAsync(app);
-        Assert.Equal(1, samples.Value("http_requests_total", ("method", "POST"), ("endpoint", SubscribeRoute)));
-        Assert.Equal(0, samples.Value("http_slow_requests_total", ("endpoint", SubscribeRoute)));
+        var samples = await AssertStreamingCallNeitherSlowNorHungAsync(app, "grpc-subscribe", SubscribeRoute);
         Assert.Equal(1, samples.Value("http_slow_requests_total", ("method", "POST"), ("endpoint", HoldRoute)));
-        Assert.Equal(1, samples.Value("http_slow_requests_total"));
     }
 
     [Fact]
@@ -130,14 +140,7 @@ public sealed class GrpcStreamingTests
         app.App.Services.GetRequiredService<Gate>().Open();
         await held.ResponseAsync;
 
-        var completion = await SingleCompletionAsync(app, "grpc-echo", EchoRoute);
-        await SingleCompletionAsync(app, "grpc-held", HoldRoute);
-        Assert.True(completion.GetProperty("Elapsed").GetDouble() >= 300);
-        AssertOnlyControlCallWarned(app, EchoRoute);
-        var samples = await ScrapeAsync(app);
-        Assert.Equal(1, samples.Value("http_requests_total", ("method", "POST"), ("endpoint", EchoRoute)));
-        Assert.Equal(0, samples.Value("http_slow_requests_total", ("endpoint", EchoRoute)));
-        Assert.Equal(1, samples.Value("http_slow_requests_total"));
+        await AssertStreamingCallNeitherSlowNorHungAsync(app, "grpc-echo", EchoRoute);
     }
 
     [Fact]
