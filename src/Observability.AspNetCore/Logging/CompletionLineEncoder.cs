@@ -45,7 +45,7 @@ internal sealed class CompletionLineEncoder
             + "}\n");
     }
 
-    public void Write(HttpRequest request, string requestId, EndpointInfo endpoint, LogEventLevel level, int statusCode, DateTime timestamp, double elapsedMs, IPAddress? clientIp, string? userId, RequestDbStats? db, bool aborted)
+    public void Write(HttpRequest request, string requestId, Activity? activity, EndpointInfo endpoint, LogEventLevel level, int statusCode, DateTime timestamp, double elapsedMs, IPAddress? clientIp, string? userId, RequestDbStats? db, bool aborted)
     {
         var method = request.Method;
         var pathBase = request.PathBase.Value;
@@ -73,7 +73,7 @@ internal sealed class CompletionLineEncoder
             line.AsciiString(LevelName(level));
         }
 
-        if (Activity.Current is { } activity)
+        if (activity is not null)
         {
             if (activity.TraceId is var traceId && traceId != default)
             {

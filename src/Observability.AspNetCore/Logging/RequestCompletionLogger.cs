@@ -84,7 +84,7 @@ internal sealed class RequestCompletionLogger
         if (_direct is not null && exception is null)
         {
             var ip = _includeClientIp ? context.Connection.RemoteIpAddress : null;
-            _direct.Write(context.Request, scope.RequestId, endpoint, level, statusCode, timestamp, elapsedMs, ip, userId, db, aborted);
+            _direct.Write(context.Request, scope.RequestId, scope.Activity, endpoint, level, statusCode, timestamp, elapsedMs, ip, userId, db, aborted);
             return;
         }
 
@@ -141,7 +141,7 @@ internal sealed class RequestCompletionLogger
             properties[i] = AbortedProperty;
         }
 
-        var activity = Activity.Current;
+        var activity = scope.Activity;
         // UTC: CLEF writes @t in UTC anyway, and the local-time conversion of DateTimeOffset.Now costs on every request.
         _logger.Write(new LogEvent(new DateTimeOffset(timestamp), level, exception, aborted ? AbortedTemplate : Template, properties, activity?.TraceId ?? default, activity?.SpanId ?? default));
     }

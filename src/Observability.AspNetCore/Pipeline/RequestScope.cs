@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Observability.AspNetCore.RequestId;
@@ -54,6 +55,12 @@ internal sealed class RequestScope : IHttpRequestIdentifierFeature
 
     public string? Path { get; private set; }
 
+    /// <summary>
+    /// The request's activity (ASP.NET Core's hosting span) as the middleware found it: the completion event's
+    /// <c>@tr</c>/<c>@sp</c>, and the hung-request watchdog's, which logs from its timer thread outside the request.
+    /// </summary>
+    public Activity? Activity { get; private set; }
+
     /// <summary>The endpoint when routing ran before the middleware, else null.</summary>
     public EndpointInfo? StartEndpoint { get; set; }
 
@@ -85,6 +92,7 @@ internal sealed class RequestScope : IHttpRequestIdentifierFeature
         StartTimestamp = startTimestamp;
         Method = context.Request.Method;
         Path = context.Request.Path.Value ?? "/";
+        Activity = Activity.Current;
     }
 
     /// <summary>

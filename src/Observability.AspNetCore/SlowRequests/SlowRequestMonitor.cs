@@ -107,8 +107,7 @@ internal sealed class SlowRequestMonitor : IHostedService, IDisposable
                 scope.HungReported = true;
                 if (TryTakeWarning())
                 {
-                    _logger.HungRequest(scope.Method!, scope.Path!, scope.StartEndpoint?.MetricLabel ?? EndpointInfo.UnmatchedLabel,
-                        Math.Round(Stopwatch.GetElapsedTime(scope.StartTimestamp).TotalMilliseconds, 1), scope.RequestId);
+                    ReportHung(scope);
                 }
             }
         }
@@ -117,6 +116,35 @@ internal sealed class SlowRequestMonitor : IHostedService, IDisposable
         if (suppressed > 0)
         {
             _logger.WarningsSuppressed(suppressed, _budget.MaxPerSecond);
+        }
+    }
+
+    /// <summary>
+    /// Written on the timer's thread, outside the request: the request's activity is made current for the write, so
+    /// the warning carries the request's <c>@tr</c>/<c>@sp</c> like every other event of it.
+    /// </summary>
+    private void ReportHung(RequestScope scope)
+    {
+        var activity = scope.Activity;
+        var previous = Activity.Current;
+        // A stopped activity cannot be made current (the setter refuses it); the warning then has no trace context.
+        var swap = activity is { IsStopped: false } && !ReferenceEquals(previous, activity);
+        if (swap)
+        {
+            Activity.Current = activity;
+        }
+
+        try
+        {
+            _logger.HungRequest(scope.Method!, scope.Path!, scope.StartEndpoint?.MetricLabel ?? EndpointInfo.UnmatchedLabel,
+                Math.Round(Stopwatch.GetElapsedTime(scope.StartTimestamp).TotalMilliseconds, 1), scope.RequestId);
+        }
+        finally
+        {
+            if (swap)
+            {
+                Activity.Current = previous;
+            }
         }
     }
 

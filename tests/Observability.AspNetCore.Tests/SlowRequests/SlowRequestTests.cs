@@ -200,8 +200,10 @@ public sealed class SlowRequestTests
             ["Observability:SlowRequests:ThresholdMs"] = "10000",
             ["Observability:SlowRequests:HungAfterMs"] = "300",
         });
+        const string traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/wait/3000");
         request.Headers.Add("X-Request-ID", "hung-1");
+        request.Headers.Add("traceparent", $"00-{traceId}-00f067aa0ba902b7-01");
 
         var running = app.Client.SendAsync(request);
         var hung = (await app.WaitForEventsAsync(IsHungWarning)).Single();
@@ -212,8 +214,13 @@ public sealed class SlowRequestTests
         Assert.Equal("/api/wait/3000", hung.Str("RequestPath"));
         Assert.True(hung.GetProperty("Elapsed").GetDouble() >= 300);
         await running;
-        await app.CompletionEventAsync("hung-1");
+        var completion = await app.CompletionEventAsync("hung-1");
         Assert.Single(app.Events(), IsHungWarning);
+
+        // Written from the watchdog's timer, yet in the request's trace and span, like the request's other events.
+        Assert.Equal(traceId, hung.Str("@tr"));
+        Assert.Equal(completion.Str("@sp"), hung.Str("@sp"));
+        Assert.NotNull(hung.Str("@sp"));
     }
 
     [Fact]
