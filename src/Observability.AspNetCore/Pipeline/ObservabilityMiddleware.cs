@@ -60,7 +60,7 @@ internal sealed class ObservabilityMiddleware
         _metrics = options.Value.Metrics.Enabled ? services.GetRequiredService<RequestMetrics>() : null;
     }
 
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var start = Stopwatch.GetTimestamp();
         var scope = RequestScope.GetOrCreate(context, _header);
@@ -84,12 +84,36 @@ internal sealed class ObservabilityMiddleware
             || EventStream.Is(context.Request.Headers.Accept);
         var slot = scope.ExcludedFromSlowDetection ? -1 : _slow.Register(scope);
 
+        Task next;
+        try
+        {
+            next = _next(context);
+        }
+        catch (Exception ex)
+        {
+            // A handler that throws before its first await takes the same path as one whose task faults.
+            next = Task.FromException(ex);
+        }
+
+        if (!next.IsCompletedSuccessfully)
+        {
+            return AwaitNextAsync(next, context, scope, start, slot, methodIndex);
+        }
+
+        // Most requests complete synchronously (the response fits Kestrel's buffers): no state machine for them.
+        EndInFlight(slot, methodIndex);
+        Complete(context, scope, start, failure: null, methodIndex);
+        return Task.CompletedTask;
+    }
+
+    private async Task AwaitNextAsync(Task next, HttpContext context, RequestScope scope, long start, int slot, int methodIndex)
+    {
         Exception? failure = null;
         try
         {
             try
             {
-                await _next(context);
+                await next;
             }
             catch (BadHttpRequestException bad) when (!context.RequestAborted.IsCancellationRequested)
             {
@@ -125,14 +149,19 @@ internal sealed class ObservabilityMiddleware
         }
         finally
         {
-            _slow.Unregister(slot);
-            if (methodIndex != NotMeasured)
-            {
-                _metrics!.InProgressFor(methodIndex).Dec();
-            }
+            EndInFlight(slot, methodIndex);
         }
 
         Complete(context, scope, start, failure, methodIndex);
+    }
+
+    private void EndInFlight(int slot, int methodIndex)
+    {
+        _slow.Unregister(slot);
+        if (methodIndex != NotMeasured)
+        {
+            _metrics!.InProgressFor(methodIndex).Dec();
+        }
     }
 
     /// <summary>
