@@ -10,6 +10,8 @@
 #                                     # configuration each, to attribute its cost (not part of the standard run)
 #
 # Options: --rounds N (alternations per endpoint, default 12), --window S (seconds per wrk window, default 3),
+#          --order rotate|shuffle (variant order within a round: rotated by one every round, the default, so each
+#          variant always follows the same one; or a fresh random order every round and endpoint),
 #          --connections C (wrk connections, default 128), --variants a,b,... (bare is always included),
 #          --work-dir DIR (default artifacts/bench, or artifacts/bench-smoke with --smoke).
 #
@@ -54,6 +56,7 @@ window=""
 connections=128
 work_dir=""
 only_variants=""
+order=rotate
 
 die() { printf 'eng/bench.sh: %s\n' "$*" >&2; exit 1; }
 log() { printf '==> %s\n' "$*" >&2; }
@@ -68,6 +71,7 @@ while (($# > 0)); do
     --connections) connections="${2:?--connections needs a number}"; shift ;;
     --work-dir) work_dir="${2:?--work-dir needs a directory}"; shift ;;
     --variants) only_variants="${2:?--variants needs a list}"; shift ;;
+    --order) order="${2:?--order needs rotate or shuffle}"; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
@@ -88,6 +92,7 @@ fi
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
 [[ "$window" =~ ^[1-9][0-9]*$ ]] || die "--window must be whole seconds"
 [[ "$connections" =~ ^[1-9][0-9]*$ ]] || die "--connections must be a positive integer"
+[[ "$order" == rotate || "$order" == shuffle ]] || die "--order must be rotate or shuffle, was '$order'"
 mkdir -p "$work_dir"
 work_dir="$(cd "$work_dir" && pwd)"
 # One run per work directory at a time (two test runs in one working tree would otherwise share the smoke directory).
@@ -316,12 +321,17 @@ done
 # --- 4. Paired alternation -----------------------------------------------------------------------------------------
 windows_tsv="$run_dir/windows.tsv"
 printf 'round\tendpoint\tvariant\trps\tcpu_us_per_req\tp50_us\tp99_us\tlog_b_per_req\tresp_b_per_req\trequests\terrors\tnon2xx\tserver_cpu_percent\n' >"$windows_tsv"
-log "alternation: $rounds rounds x ${#endpoints[@]} endpoints x ${#variants[@]} variants, ${window}s windows, wrk -t1 -c$connections (CPU $client_cpu)"
+log "alternation: $rounds rounds x ${#endpoints[@]} endpoints x ${#variants[@]} variants, ${window}s windows, wrk -t1 -c$connections (CPU $client_cpu), order: $order"
 n=${#variants[@]}
 for ((round = 1; round <= rounds; round++)); do
   for ep in "${endpoints[@]}"; do
-    for ((k = 0; k < n; k++)); do
-      v=${variants[$(((k + round - 1) % n))]}
+    round_order=()
+    if [[ "$order" == shuffle ]]; then
+      mapfile -t round_order < <(printf '%s\n' "${variants[@]}" | shuf)
+    else
+      for ((k = 0; k < n; k++)); do round_order+=("${variants[$(((k + round - 1) % n))]}"); done
+    fi
+    for v in "${round_order[@]}"; do
       figures=$(measure "$v" "$ep" "$window") || exit 1
       printf '%d\t%s\t%s\t%s\n' "$round" "$ep" "$v" "${figures// /$'\t'}" >>"$windows_tsv"
     done
@@ -455,7 +465,7 @@ results="$work_dir/results.md"
   if command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
     echo "- Commit: $(git rev-parse --short HEAD)$( [[ -n "$(git status --porcelain -- src benchmarks 2>/dev/null)" ]] && echo ' + uncommitted changes in src/ or benchmarks/')"
   fi
-  echo "- Command: \`bash eng/bench.sh$( ((smoke)) && echo ' --smoke')$( ((skip_micro)) && echo ' --skip-micro') --rounds $rounds --window $window --connections $connections\`; total $(( $(date +%s) - started_at )) s"
+  echo "- Command: \`bash eng/bench.sh$( ((smoke)) && echo ' --smoke')$( ((skip_micro)) && echo ' --skip-micro') --rounds $rounds --window $window --connections $connections --order $order\`; total $(( $(date +%s) - started_at )) s"
 } >"$results"
 
 cat "$results"
