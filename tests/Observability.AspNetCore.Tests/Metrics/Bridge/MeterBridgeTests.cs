@@ -7,6 +7,7 @@ using static Observability.AspNetCore.Tests.Metrics.Bridge.ScrapeText;
 
 namespace Observability.AspNetCore.Tests.Metrics.Bridge;
 
+[Collection(ProcessWideMetersCollection.Name)]
 public sealed class MeterBridgeTests
 {
     private static (CollectorRegistry Registry, MeterBridge Bridge) Bridge(string meterName, int maxSeries = 1000) =>

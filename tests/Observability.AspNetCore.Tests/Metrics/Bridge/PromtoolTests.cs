@@ -6,6 +6,7 @@ using static Observability.AspNetCore.Tests.Metrics.Bridge.ScrapeText;
 namespace Observability.AspNetCore.Tests.Metrics.Bridge;
 
 /// <summary>The whole exposition (bridged instruments of every kind and the runtime metrics) passes the real promtool.</summary>
+[Collection(ProcessWideMetersCollection.Name)]
 public sealed class PromtoolTests
 {
     [Theory]
