@@ -100,7 +100,7 @@ internal sealed class ObservabilityMiddleware
             return AwaitNextAsync(next, context, scope, start, slot, methodIndex);
         }
 
-        // Most requests complete synchronously (the response fits Kestrel's buffers): no state machine for them.
+        // The handler already finished (no await was pending): finish here, without an async state machine.
         EndInFlight(slot, methodIndex);
         Complete(context, scope, start, failure: null, methodIndex);
         return Task.CompletedTask;
