@@ -277,10 +277,11 @@ public sealed class PostgresSlowQueryTests(ServersFixture servers)
             await scope.ServiceProvider.GetRequiredService<ItemsContext>().Database.ExecuteSqlAsync($"SELECT pg_sleep({0.3})");
         }
 
-        var warning = Assert.Single(efHost.Events(), e => e.IsSlowQuery());
+        // Scoped to the job's command: the setup's EnsureCreated also runs outside any request and can itself cross the
+        // 200 ms threshold on a loaded machine (seen on a freshly installed server: CREATE TABLE took 715 ms).
+        var warning = Assert.Single(efHost.Events(), e => e.IsSlowQuery() && e.Str("CommandText") == "SELECT pg_sleep(@p0)");
         Assert.False(warning.Has("RequestId"));
         Assert.Equal("postgresql", warning.Str("DbSystem"));
-        Assert.Equal("SELECT pg_sleep(@p0)", warning.Str("CommandText"));
         Assert.DoesNotContain(other.Events(), e => e.IsSlowQuery());
     }
 
