@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 using Observability.AspNetCore.RequestId;
 using Observability.AspNetCore.SlowQueries;
 using Serilog.Events;
@@ -61,6 +62,18 @@ internal sealed class RequestScope : IHttpRequestIdentifierFeature
     /// </summary>
     public Activity? Activity { get; private set; }
 
+    /// <summary>
+    /// The request's feature-collection revision when the middleware started: a later one means something set a
+    /// feature since (the user, for one), which the completion event checks before it looks for the user.
+    /// </summary>
+    public int FeaturesRevision { get; private set; }
+
+    /// <summary>
+    /// True when the server keeps the user in its own request object (IIS and HTTP.sys do, Kestrel does not): setting
+    /// <c>HttpContext.User</c> then changes that object without setting a feature.
+    /// </summary>
+    public bool ServerHoldsUser => _server is IHttpAuthenticationFeature;
+
     /// <summary>The endpoint when routing ran before the middleware, else null.</summary>
     public EndpointInfo? StartEndpoint { get; set; }
 
@@ -93,6 +106,7 @@ internal sealed class RequestScope : IHttpRequestIdentifierFeature
         Method = context.Request.Method;
         Path = context.Request.Path.Value ?? "/";
         Activity = Activity.Current;
+        FeaturesRevision = context.Features.Revision;
     }
 
     /// <summary>

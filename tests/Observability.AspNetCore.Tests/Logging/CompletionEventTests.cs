@@ -269,6 +269,22 @@ public sealed class CompletionEventTests
     }
 
     [Fact]
+    public async Task User_set_by_the_app_without_authentication_services_is_logged()
+    {
+        // No AddAuthentication: the user is whatever the app's own middleware puts on HttpContext.User.
+        await using var app = await StartAsync(afterObservability: a => a.Use((HttpContext ctx, RequestDelegate next) =>
+        {
+            ctx.User = new ClaimsPrincipal(new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, "user-7")], "Custom"));
+            return next(ctx);
+        }));
+
+        var (_, id) = await GetAsync(app, "/api/items/1");
+        var e = await app.CompletionEventAsync(id);
+
+        Assert.Equal("user-7", e.Str("UserId"));
+    }
+
+    [Fact]
     public async Task Client_ip_and_user_id_can_be_switched_off()
     {
         await using var app = await StartAsync(
