@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
@@ -23,6 +24,9 @@ internal sealed class RequestMetrics : IDisposable
     private readonly IPNetwork[] _allowedNetworks;
 
     private readonly MeterBridge _bridge;
+
+    /// <summary>Every request series created so far (a series may appear twice after a race; counting is idempotent).</summary>
+    private readonly ConcurrentQueue<RequestSeries> _series = new();
 
     public RequestMetrics(IOptions<ObservabilityOptions> options, ServiceIdentity identity, IMeterFactory meterFactory)
     {
@@ -61,6 +65,11 @@ internal sealed class RequestMetrics : IDisposable
         {
             _inProgress[i] = InProgress.WithLabels(HttpMethodLabels.Values[i]);
         }
+
+        // http_requests_total is the duration histogram's count of the same series: brought up to it before every
+        // scrape, so a request records one observation instead of two (each a compare-exchange, an exemplar check and
+        // a publish check in prometheus-net).
+        Registry.AddBeforeCollectCallback(SyncRequestCounts);
 
         RuntimeMetrics.Register(Registry, Prefix, identity.Name, identity.Version, identity.Environment);
 
@@ -134,7 +143,17 @@ internal sealed class RequestMetrics : IDisposable
     {
         var method = HttpMethodLabels.Values[methodIndex];
         var status = statusCode.ToString(CultureInfo.InvariantCulture);
-        return new RequestSeries(Requests.WithLabels(method, endpoint, status), Duration.WithLabels(method, endpoint, status));
+        var series = new RequestSeries(Requests.WithLabels(method, endpoint, status), Duration.WithLabels(method, endpoint, status));
+        _series.Enqueue(series);
+        return series;
+    }
+
+    private void SyncRequestCounts()
+    {
+        foreach (var series in _series)
+        {
+            series.Requests.IncTo(series.Duration.Count);
+        }
     }
 
     internal static string NormalizePrefix(string? prefix) =>
@@ -144,6 +163,7 @@ internal sealed class RequestMetrics : IDisposable
 /// <summary>The cached children of one (endpoint, method, status) series.</summary>
 internal sealed class RequestSeries(Counter.Child requests, Histogram.Child duration)
 {
+    /// <summary>Not counted per request: set from <see cref="Duration"/>'s count before every scrape.</summary>
     public Counter.Child Requests { get; } = requests;
 
     public Histogram.Child Duration { get; } = duration;

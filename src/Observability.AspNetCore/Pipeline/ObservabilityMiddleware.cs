@@ -194,9 +194,8 @@ internal sealed class ObservabilityMiddleware
 
         if (methodIndex != NotMeasured && !endpoint.IsOwnEndpoint)
         {
-            var series = endpoint.GetSeries(_metrics!, methodIndex, statusCode);
-            series.Requests.Inc();
-            series.Duration.Observe(elapsed.TotalSeconds);
+            // One observation: http_requests_total is this histogram's count (see RequestMetrics).
+            endpoint.GetSeries(_metrics!, methodIndex, statusCode).Duration.Observe(elapsed.TotalSeconds);
             if (failure is not null)
             {
                 _metrics!.Exceptions.WithLabels(HttpMethodLabels.Values[methodIndex], endpoint.MetricLabel, failure.GetType().Name).Inc();
