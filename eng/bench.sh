@@ -180,6 +180,12 @@ else
   log "warning: only one CPU available; servers and wrk share it, so the figures mean little"
 fi
 clk_tck=$(getconf CLK_TCK)
+# "steal total" ticks of one CPU from /proc/stat: time the hypervisor gave that virtual CPU to other guests, and all
+# time. Steal makes windows noisier (a window's CPU time stays the server's own, but caches are shared with others).
+cpu_steal_total() { awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t }' /proc/stat; }
+steal_percent() { # start end -> percent
+  awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; printf "%.0f%%", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }'
+}
 
 # --- 1. Build ------------------------------------------------------------------------------------------------------
 log "dotnet publish benchmarks/Benchmarks.slnx -c Release (into $work_dir/build)"
@@ -321,6 +327,7 @@ done
 # --- 4. Paired alternation -----------------------------------------------------------------------------------------
 windows_tsv="$run_dir/windows.tsv"
 printf 'round\tendpoint\tvariant\trps\tcpu_us_per_req\tp50_us\tp99_us\tlog_b_per_req\tresp_b_per_req\trequests\terrors\tnon2xx\tserver_cpu_percent\n' >"$windows_tsv"
+steal_server_start=$(cpu_steal_total "$server_cpu"); steal_client_start=$(cpu_steal_total "$client_cpu")
 log "alternation: $rounds rounds x ${#endpoints[@]} endpoints x ${#variants[@]} variants, ${window}s windows, wrk -t1 -c$connections (CPU $client_cpu), order: $order"
 n=${#variants[@]}
 for ((round = 1; round <= rounds; round++)); do
@@ -345,6 +352,9 @@ for v in "${variants[@]}"; do rss_end[$v]=$(rss_kib "${pid[$v]}"); done
 series_count() { curl -fsS -m 10 "http://127.0.0.1:${port[$1]}/metrics" | { grep -v '^#' || true; } | { grep -c . || true; }; }
 cardinality_tsv="$run_dir/cardinality.tsv"
 printf 'variant\tseries_before\tseries_after\trss_before_kib\trss_after_kib\trequests\tnon2xx\n' >"$cardinality_tsv"
+steal_server=$(steal_percent "$steal_server_start" "$(cpu_steal_total "$server_cpu")")
+steal_client=$(steal_percent "$steal_client_start" "$(cpu_steal_total "$client_cpu")")
+log "hypervisor steal during the alternation: CPU $server_cpu $steal_server, CPU $client_cpu $steal_client"
 log "cardinality: $card_items distinct /api/items/{id} + $card_unmatched unmatched paths per variant"
 for v in "${variants[@]}"; do
   before="-"; after="-"
@@ -458,7 +468,7 @@ results="$work_dir/results.md"
   echo "## Machine and versions"
   echo
   echo "- CPU: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores; servers on CPU $server_cpu, wrk on CPU $client_cpu"
-  echo "- OS: $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r); load average at start ${load_avg_start:-?}, at end $load_avg_end"
+  echo "- OS: $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r); load average at start ${load_avg_start:-?}, at end $load_avg_end; hypervisor steal during the paired rounds: CPU $server_cpu ${steal_server:-?}, CPU $client_cpu ${steal_client:-?}"
   echo "- .NET SDK $(dotnet --version), runtime $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ {v = $2} END {print v}'); $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
   echo "- Packages: $(grep -rhoE 'Include="(prometheus-net.AspNetCore|Serilog[A-Za-z.]*|BenchmarkDotNet)" Version="[^"]+"' benchmarks src/Observability.AspNetCore/*.csproj |
     sed -E 's/Include="([^"]+)" Version="([^"]+)"/\1 \2/' | sort -u | paste -sd, - | sed 's/,/, /g')"

@@ -46,6 +46,8 @@ public sealed class BenchScriptSmokeTests
         Assert.Contains("### RequestPathBenchmarks", report, StringComparison.Ordinal);
         Assert.Contains("### SlowQueryBenchmarks", report, StringComparison.Ordinal);
         Assert.DoesNotContain("non-2xx responses during the measured windows", report, StringComparison.Ordinal);
+        // How much of the run's CPU time the hypervisor gave to other guests, to read the figures by.
+        Assert.Matches(@"hypervisor steal during the paired rounds: CPU \d+ \d+%, CPU \d+ \d+%", report);
 
         // The defaults app wrote one CLEF completion event per request to its stdout sink, as a user's shipper reads it.
         var sample = await File.ReadAllTextAsync(Path.Combine(root, "artifacts", "bench-smoke", "run", "observability-defaults.sample.log"));
