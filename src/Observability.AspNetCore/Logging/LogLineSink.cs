@@ -13,6 +13,11 @@ namespace Observability.AspNetCore.Logging;
 /// line is never older than <see cref="FlushInterval"/> when it leaves the process; after SIGTERM (dispose) or an
 /// unhandled exception no line is lost.
 /// <para>
+/// The timer parks itself on a tick that finds nothing to write, and the next line wakes it: an idle app is not woken
+/// 20 times a second. Each tick wakes a thread-pool thread, which on a small container spins (<c>sched_yield</c>) before
+/// it sleeps again; with the timer always running, an idle app used ~1% of a core, against ~0.1% for a bare one.
+/// </para>
+/// <para>
 /// Two buffers: a request thread holds the append lock only to copy its line; the full buffer is swapped for the
 /// spare and written outside that lock (under a second lock that keeps writes in order), so no request waits behind
 /// a <c>write(2)</c>. Two writers share the sink, and lines never interleave: Serilog events (formatted by the
@@ -50,6 +55,10 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
     private byte[] _active = new byte[BufferSize];
     private byte[] _spare = new byte[BufferSize];
     private int _count;
+
+    /// <summary>The timer is stopped until the next line (guarded by <see cref="_append"/>, as is every change to it).</summary>
+    private bool _timerParked;
+    private bool _timerStopped;
     private bool _disposed;
     private bool _failureReported;
 
@@ -60,7 +69,8 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
         _formatter = formatter;
         if (!_flushEachLine)
         {
-            _timer = new Timer(static state => ((LogLineSink)state!).Flush(), this, FlushInterval, FlushInterval);
+            _timer = new Timer(static state => ((LogLineSink)state!).Flush(tick: true), this, Timeout.Infinite, Timeout.Infinite);
+            _timerParked = true;
         }
 
         // A process that dies of an unhandled exception is never disposed: write out what it logged before it goes.
@@ -130,8 +140,7 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
 
             if (line.Length <= BufferSize - _count)
             {
-                line.CopyTo(_active.AsSpan(_count));
-                _count += line.Length;
+                Append(line);
                 return;
             }
         }
@@ -152,9 +161,8 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
                 count = _count;
                 if (line.Length <= BufferSize - count)
                 {
-                    // Another thread swapped the buffer while this one waited.
-                    line.CopyTo(full.AsSpan(count));
-                    _count += line.Length;
+                    // Another thread, or a tick, swapped the buffer while this one waited.
+                    Append(line);
                     return;
                 }
 
@@ -163,8 +171,7 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
                 _count = 0;
                 if (line.Length <= BufferSize)
                 {
-                    line.CopyTo(_active);
-                    _count = line.Length;
+                    Append(line);
                     line = default;
                 }
             }
@@ -177,6 +184,12 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
     public void Dispose()
     {
         AppDomain.CurrentDomain.UnhandledException -= OnUnhandledException;
+        lock (_append)
+        {
+            // After this no line or tick touches the timer, so disposing it cannot race a Change.
+            _timerStopped = true;
+        }
+
         _timer?.Dispose();
         lock (_write)
         {
@@ -199,8 +212,21 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
 
     private void OnUnhandledException(object? sender, UnhandledExceptionEventArgs e) => Flush();
 
-    /// <summary>Writes out whatever the buffer holds.</summary>
-    private void Flush()
+    /// <summary>Copies a line that fits into the active buffer, and starts the timer if it was parked. Under <see cref="_append"/>.</summary>
+    private void Append(ReadOnlySpan<byte> line)
+    {
+        line.CopyTo(_active.AsSpan(_count));
+        _count += line.Length;
+        if (_timerParked && !_timerStopped)
+        {
+            // The first line after an idle spell: its tick comes at most one interval from now.
+            _timerParked = false;
+            _timer!.Change(FlushInterval, FlushInterval);
+        }
+    }
+
+    /// <summary>Writes out whatever the buffer holds; a timer tick that finds it empty parks the timer.</summary>
+    private void Flush(bool tick = false)
     {
         lock (_write)
         {
@@ -208,6 +234,13 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
             int count;
             lock (_append)
             {
+                if (tick && _count == 0 && !_timerParked && !_timerStopped)
+                {
+                    // Under the same lock as the line that wakes it, so no line is ever left without a tick to come.
+                    _timerParked = true;
+                    _timer!.Change(Timeout.Infinite, Timeout.Infinite);
+                }
+
                 if (_disposed || _count == 0)
                 {
                     return;

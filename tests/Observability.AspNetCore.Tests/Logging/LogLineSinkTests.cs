@@ -56,6 +56,27 @@ public sealed class LogLineSinkTests
     }
 
     [Fact]
+    public async Task Lines_after_idle_spells_go_out_on_the_timer_without_dispose()
+    {
+        var stdout = new CapturedLog();
+        using var sink = new LogLineSink(stdout.AsOutput(flushEachLine: false), new CompactJsonFormatter());
+        for (var i = 1; i <= 3; i++)
+        {
+            sink.WriteLine(Encoding.UTF8.GetBytes($"{{\"Sequence\":{i}}}\n"));
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (stdout.Events().Count < i && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(10);
+            }
+
+            Assert.Equal(Enumerable.Range(1, i), stdout.Events().Select(e => e.GetProperty("Sequence").GetInt32()));
+
+            // Long enough for ticks that find nothing to write, which stop the timer until the next line.
+            await Task.Delay(LogLineSink.FlushInterval * 4);
+        }
+    }
+
+    [Fact]
     public void Lines_written_after_dispose_are_dropped_without_an_exception()
     {
         var stdout = new CapturedLog();
