@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Pipeline;
 
 namespace Observability.AspNetCore.Health;
 
@@ -25,15 +26,13 @@ internal sealed record SystemSnapshot(
 /// <c>IResourceMonitor</c> is obsolete (EXTOBS0001), and 10.11.0 restores with NU1603, which fails a warnings-as-errors
 /// build. The memory limit is read from the cgroup files the same way it would.
 /// </remarks>
-internal sealed class SystemSampler(TimeProvider time, IOptions<ObservabilityOptions> options) : IHostedService, IDisposable
+internal sealed class SystemSampler(TimeProvider time, IOptions<ObservabilityOptions> options, Heartbeat heartbeat) : IHostedService, IDisposable
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
-
     private const double Megabyte = 1024 * 1024;
 
     private readonly Lock _gate = new();
     private readonly double? _memoryLimitMb = CgroupMemory.ReadLimitBytes() is { } limit ? Math.Round(limit / Megabyte, 1) : null;
-    private ITimer? _timer;
+    private IDisposable? _ticking;
     private long _lastTimestamp = time.GetTimestamp();
     private TimeSpan _lastCpu = Environment.CpuUsage.TotalTime;
     private double _cpuPercent = -1;
@@ -42,7 +41,7 @@ internal sealed class SystemSampler(TimeProvider time, IOptions<ObservabilityOpt
     {
         if (options.Value.Health.Enabled)
         {
-            _timer = time.CreateTimer(static s => ((SystemSampler)s!).Sample(), this, Interval, Interval);
+            _ticking ??= heartbeat.Register("CPU sampler", Sample);
         }
 
         return Task.CompletedTask;
@@ -54,7 +53,7 @@ internal sealed class SystemSampler(TimeProvider time, IOptions<ObservabilityOpt
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _timer?.Dispose();
+    public void Dispose() => Interlocked.Exchange(ref _ticking, null)?.Dispose();
 
     public SystemSnapshot Current()
     {

@@ -55,6 +55,7 @@ public static class ObservabilityHostingExtensions
         services.TryAddSingleton<ServiceIdentity>();
         services.TryAddSingleton<EndpointInfoCache>();
         services.TryAddSingleton<RequestMetrics>();
+        services.TryAddSingleton<Heartbeat>();
         HealthRegistration.Add(builder);
         services.TryAddSingleton<SlowRequestMonitor>();
         services.AddHostedService(static sp => sp.GetRequiredService<SlowRequestMonitor>());

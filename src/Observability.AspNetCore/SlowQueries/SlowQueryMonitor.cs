@@ -29,7 +29,6 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
     private const string ExceptionEvent = "exception";
     private const string ExceptionTypeTag = "exception.type";
 
-    private static readonly TimeSpan TickInterval = TimeSpan.FromSeconds(1);
 
     private readonly ILogger _logger;
     private readonly IHttpContextAccessor _accessor;
@@ -43,13 +42,14 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
     private readonly bool _redactLiterals;
     private readonly int _maxCommandTextLength;
     private readonly WarningBudget _budget;
-    private readonly CancellationTokenSource _stopping = new();
+    private readonly Heartbeat _heartbeat;
     private CommandKind? _lastKind;
     private int _registered;
-    private Task? _loop;
+    private IDisposable? _ticking;
 
-    public SlowQueryMonitor(IOptions<ObservabilityOptions> options, ILoggerFactory loggerFactory, IHttpContextAccessor accessor, IServiceProvider services)
+    public SlowQueryMonitor(IOptions<ObservabilityOptions> options, ILoggerFactory loggerFactory, IHttpContextAccessor accessor, IServiceProvider services, Heartbeat heartbeat)
     {
+        _heartbeat = heartbeat;
         var o = options.Value;
         var q = o.SlowQueries;
         _logger = loggerFactory.CreateLogger(LoggerCategory);
@@ -207,26 +207,21 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
             NpgsqlCommandListener.Register(this);
         }
 
-        _loop = RunAsync(_stopping.Token);
+        _ticking ??= _heartbeat.Register("Slow-query monitor", Tick);
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StopAsync(CancellationToken cancellationToken)
     {
-        Unregister();
-        await _stopping.CancelAsync();
-        if (_loop is not null)
-        {
-            await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
-
+        Dispose();
         Tick();
+        return Task.CompletedTask;
     }
 
     public void Dispose()
     {
         Unregister();
-        _stopping.Dispose();
+        Interlocked.Exchange(ref _ticking, null)?.Dispose();
     }
 
     /// <summary>One pass of the timer: this second's summary of suppressed warnings.</summary>
@@ -342,8 +337,6 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
             NpgsqlCommandListener.Unregister(this);
         }
     }
-
-    private Task RunAsync(CancellationToken stopping) => PeriodicPass.RunAsync(TickInterval, Tick, "Slow-query monitor", stopping);
 
     private sealed class CommandKind(Type type, DbSystemSeries system, bool isNpgsql)
     {

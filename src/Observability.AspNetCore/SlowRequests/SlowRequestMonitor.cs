@@ -18,18 +18,18 @@ internal sealed class SlowRequestMonitor : IHostedService, IDisposable
     // Requests beyond this many at once are served as usual but not watched for hanging: a bound, not a queue.
     private const int SlotCount = 8192;
     private const int MaxProbes = 8;
-    private static readonly TimeSpan TickInterval = TimeSpan.FromSeconds(1);
 
     private readonly RequestScope?[] _slots;
     private readonly ILogger _logger;
     private readonly long _hungAfterTicks;
     private readonly WarningBudget _budget;
-    private readonly CancellationTokenSource _stopping = new();
+    private readonly Heartbeat _heartbeat;
     private int _nextSlot;
-    private Task? _loop;
+    private IDisposable? _ticking;
 
-    public SlowRequestMonitor(IOptions<ObservabilityOptions> options, ILoggerFactory loggerFactory)
+    public SlowRequestMonitor(IOptions<ObservabilityOptions> options, ILoggerFactory loggerFactory, Heartbeat heartbeat)
     {
+        _heartbeat = heartbeat;
         var o = options.Value.SlowRequests;
         _logger = loggerFactory.CreateLogger(LoggerCategory);
         _budget = new WarningBudget(o.MaxWarningsPerSecond);
@@ -75,20 +75,17 @@ internal sealed class SlowRequestMonitor : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _loop = RunAsync(_stopping.Token);
+        _ticking ??= _heartbeat.Register("Slow-request monitor", Tick);
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StopAsync(CancellationToken cancellationToken)
     {
-        await _stopping.CancelAsync();
-        if (_loop is not null)
-        {
-            await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
+        Dispose();
+        return Task.CompletedTask;
     }
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose() => Interlocked.Exchange(ref _ticking, null)?.Dispose();
 
     /// <summary>One pass of the timer: report requests that just crossed the hung threshold, then this second's summary.</summary>
     internal void Tick()
@@ -147,6 +144,4 @@ internal sealed class SlowRequestMonitor : IHostedService, IDisposable
             }
         }
     }
-
-    private Task RunAsync(CancellationToken stopping) => PeriodicPass.RunAsync(TickInterval, Tick, "Slow-request monitor", stopping);
 }
