@@ -23,6 +23,8 @@
 #    wrk is pinned to the other core. Pinning one core makes .NET see one CPU, which delays tier-1 JIT by ~10x:
 #    DOTNET_TC_DelaySingleProcMultiplier=1 restores the normal delay. Each variant is warmed up until the CPU per
 #    request of two consecutive windows agrees within 3% (tiered JIT settled; req/s would move with other tenants).
+#    Then 30 s with no requests and every server up: each server's CPU ms per second and its threads' context
+#    switches per second while idle (timers and background loops: what an idle service pays all day).
 # 3. Paired alternation: rounds of short wrk windows, one per variant and endpoint, the order rotated every round.
 #    Each window's figure is divided by the bare app's figure from the same round, and the median and interquartile
 #    range of those paired ratios are reported: the machine's speed drifts by +-20% within minutes, which a
@@ -324,6 +326,23 @@ for v in "${variants[@]}"; do
   done
 done
 
+# --- Idle -----------------------------------------------------------------------------------------------------------
+# What each server costs with no requests at all (timers, background loops): its CPU time and its threads' context
+# switches over a quiet spell after the warm-up, while every server is idle. An idle service pays this all day.
+# Per thread, "tid switches"; a thread that exits during the spell takes its count with it, so the sum is over the
+# threads alive at its end (a new thread counts in full).
+ctx_switches() { for f in /proc/"$1"/task/*/status; do awk -v t="${f%/status}" '/ctxt_switches:/ { n += $2 } END { sub(/.*\//, "", t); if (n > 0) print t, n }' "$f" 2>/dev/null; done; }
+idle_secs=$((smoke ? 3 : 30))
+log "idle: ${idle_secs}s with no requests"
+sleep 2
+declare -A idle_ticks0=() idle_cpu=() idle_cs=()
+for v in "${variants[@]}"; do idle_ticks0[$v]=$(cpu_ticks "${pid[$v]}"); ctx_switches "${pid[$v]}" >"$run_dir/$v.idle-cs"; done
+sleep "$idle_secs"
+for v in "${variants[@]}"; do
+  idle_cpu[$v]=$(awk -v t=$(($(cpu_ticks "${pid[$v]}") - idle_ticks0[$v])) -v hz="$clk_tck" -v s="$idle_secs" 'BEGIN { printf "%.1f", t * 1000 / hz / s }')
+  idle_cs[$v]=$(ctx_switches "${pid[$v]}" | awk -v s="$idle_secs" 'NR == FNR { before[$1] = $2; next } { n += $2 - before[$1] } END { printf "%.0f", n / s }' "$run_dir/$v.idle-cs" -)
+done
+
 # --- 4. Paired alternation -----------------------------------------------------------------------------------------
 windows_tsv="$run_dir/windows.tsv"
 printf 'round\tendpoint\tvariant\trps\tcpu_us_per_req\tp50_us\tp99_us\tlog_b_per_req\tresp_b_per_req\trequests\terrors\tnon2xx\tserver_cpu_percent\n' >"$windows_tsv"
@@ -437,6 +456,13 @@ results="$work_dir/results.md"
       }
     }' "$windows_tsv"
   awk -F'\t' 'NR > 1 { e += $11; n += $12 } END { if (e + n > 0) printf "**Warning:** %d socket errors and %d non-2xx responses during the measured windows.\n\n", e, n }' "$windows_tsv"
+
+  echo "## Idle: ${idle_secs} s with no requests, every server up"
+  echo
+  echo "| variant | CPU ms per second | context switches per second |"
+  echo "|---|---:|---:|"
+  for v in "${variants[@]}"; do echo "| ${label[$v]} | ${idle_cpu[$v]} | ${idle_cs[$v]} |"; done
+  echo
 
   echo "## Cardinality: $card_items distinct /api/items/{id} URLs + $card_unmatched unmatched paths"
   echo

@@ -6,8 +6,8 @@ namespace Observability.AspNetCore.IntegrationTests.Benchmarks;
 /// <summary>
 /// eng/bench.sh is not part of the test command (timings on a shared machine are noise), so nothing else would notice
 /// when it, the benchmark apps or the micro-benchmarks stop building or running. This runs it in smoke mode: one short
-/// round of every step (publish, start every variant, warm-up, alternation, cardinality, each micro-benchmark once)
-/// and checks that the report came out. No timing is asserted.
+/// round of every step (publish, start every variant, warm-up, an idle spell, alternation, cardinality, each
+/// micro-benchmark once) and checks that the report came out. No timing is asserted.
 /// </summary>
 public sealed class BenchScriptSmokeTests
 {
@@ -43,6 +43,11 @@ public sealed class BenchScriptSmokeTests
         }
 
         Assert.Contains("## Cardinality", report, StringComparison.Ordinal);
+
+        // Every server's CPU and wake-ups with no requests, as numbers.
+        Assert.Contains("## Idle: 3 s with no requests, every server up", report, StringComparison.Ordinal);
+        Assert.Matches(@"\| \*\*observability-defaults\*\* \| \d+\.\d \| \d+ \|", report);
+        Assert.Matches(@"\| bare \(baseline\) \| \d+\.\d \| \d+ \|", report);
         Assert.Contains("### RequestPathBenchmarks", report, StringComparison.Ordinal);
         Assert.Contains("### SlowQueryBenchmarks", report, StringComparison.Ordinal);
         Assert.DoesNotContain("non-2xx responses during the measured windows", report, StringComparison.Ordinal);
