@@ -62,7 +62,7 @@ internal sealed class PostgresDataSourceProvider(IServiceProvider services, IOpt
                 {
                     var appDataSource = services.GetService<NpgsqlDataSource>();
                     _owned = appDataSource is null;
-                    _dataSource = appDataSource ?? NpgsqlDataSource.Create(OwnConnectionString(options.Value.Health, configuration));
+                    _dataSource = appDataSource ?? CreateOwn(options.Value.Health, configuration);
                 }
 
                 return _dataSource;
@@ -80,6 +80,13 @@ internal sealed class PostgresDataSourceProvider(IServiceProvider services, IOpt
     }
 
     public ValueTask DisposeAsync() => _owned && _dataSource is { } own ? own.DisposeAsync() : ValueTask.CompletedTask;
+
+    /// <summary>
+    /// Named, so Npgsql's pool metrics label it <c>observability-health</c>: unnamed, a pool is labelled with its
+    /// connection string minus the password (host, port, user, database and every setting) on the open <c>/metrics</c>.
+    /// </summary>
+    private static NpgsqlDataSource CreateOwn(HealthOptions health, IConfiguration configuration) =>
+        new NpgsqlDataSourceBuilder(OwnConnectionString(health, configuration)) { Name = ApplicationName }.Build();
 
     internal static string OwnConnectionString(HealthOptions health, IConfiguration configuration)
     {

@@ -40,6 +40,23 @@ public sealed class PostgresAndRedisTests(ServersFixture servers, PostgresAndRed
     }
 
     [Fact]
+    public async Task The_health_checks_own_postgres_pool_is_labelled_by_name_not_by_its_connection_string()
+    {
+        var sample = await shared.GetAsync(servers);
+        using var ready = await sample.Client.GetAsync("/health/ready");
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+
+        var series = (await sample.Client.GetStringAsync("/metrics")).Split('\n')
+            .Where(l => l.Contains("db_client_connection_pool_name=", StringComparison.Ordinal) && !l.StartsWith('#'))
+            .ToList();
+
+        // Npgsql's pool metrics for the check's own pool (at most two connections) carry its name...
+        Assert.Contains("db_client_connection_max{db_client_connection_pool_name=\"observability-health\"} 2", series);
+        // ...and no series spells out that pool's connection string: host, port, user, database, settings.
+        Assert.DoesNotContain(series, l => l.Contains("Application Name=observability-health", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Created_item_event_carries_the_request_id_of_the_post()
     {
         var sample = await shared.GetAsync(servers);
