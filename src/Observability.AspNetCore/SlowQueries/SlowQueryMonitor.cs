@@ -29,7 +29,6 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
     private const string ExceptionEvent = "exception";
     private const string ExceptionTypeTag = "exception.type";
 
-
     private readonly ILogger _logger;
     private readonly IHttpContextAccessor _accessor;
     private readonly RequestMetrics? _requestMetrics;
