@@ -53,12 +53,8 @@ internal sealed class Heartbeat : IDisposable
             _stopping.Set();
         }
 
-        // From a pass itself (never, today) the thread would wait for itself; it ends after that pass instead.
-        if (thread is null || thread != Thread.CurrentThread)
-        {
-            thread?.Join();
-            _stopping.Dispose();
-        }
+        thread?.Join();
+        _stopping.Dispose();
     }
 
     private void Run()

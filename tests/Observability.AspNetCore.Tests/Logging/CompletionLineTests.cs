@@ -119,7 +119,7 @@ public sealed class CompletionLineTests
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/items/5");
         request.Headers.Add("X-Request-ID", "text-1");
         await app.Client.SendAsync(request);
-        await WaitUntilAsync(() => app.Output.Contains("GET /api/items/5 responded 200 in", StringComparison.Ordinal));
+        await Poll.UntilAsync(() => app.Output.Contains("GET /api/items/5 responded 200 in", StringComparison.Ordinal));
         Assert.Contains("text-1", app.Output, StringComparison.Ordinal);
     }
 
@@ -149,7 +149,7 @@ public sealed class CompletionLineTests
                 await app.Client.SendAsync(request);
             }
 
-            await WaitUntilAsync(() => CountCompletions(stdout, "buffered-") == 40);
+            await Poll.UntilAsync(() => CountCompletions(stdout, "buffered-") == 40);
             Assert.True(stdout.Writes < 40, $"40 lines took {stdout.Writes} writes; they should share writes.");
 
             // Lines logged just before shutdown are not lost: disposing the host writes out the buffer.
@@ -188,16 +188,6 @@ public sealed class CompletionLineTests
 
     private static int CountCompletions(CapturedLog stdout, string idPrefix) =>
         stdout.Events().Count(e => e.IsCompletion() && e.Str("RequestId") is { } id && id.StartsWith(idPrefix, StringComparison.Ordinal));
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not hold within 10 s.");
-            await Task.Delay(20);
-        }
-    }
 
     private static Task<TestApp> StartAsync(bool forceSerilog, IDictionary<string, string?>? configuration = null, Action<WebApplicationBuilder>? configureBuilder = null) =>
         TestApp.StartAsync(

@@ -63,12 +63,7 @@ public sealed class LogLineSinkTests
         for (var i = 1; i <= 3; i++)
         {
             sink.WriteLine(Encoding.UTF8.GetBytes($"{{\"Sequence\":{i}}}\n"));
-            var deadline = DateTime.UtcNow.AddSeconds(10);
-            while (stdout.Events().Count < i && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(10);
-            }
-
+            await Poll.UntilAsync(() => stdout.Events().Count >= i);
             Assert.Equal(Enumerable.Range(1, i), stdout.Events().Select(e => e.GetProperty("Sequence").GetInt32()));
 
             // Long enough for ticks that find nothing to write, which stop the timer until the next line.

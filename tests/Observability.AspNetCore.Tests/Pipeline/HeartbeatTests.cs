@@ -1,4 +1,5 @@
 using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.Tests.Support;
 
 namespace Observability.AspNetCore.Tests.Pipeline;
 
@@ -18,7 +19,7 @@ public sealed class HeartbeatTests
         });
         using var counting = heartbeat.Register("counting", () => Interlocked.Increment(ref counts));
 
-        await WaitUntil(() => Volatile.Read(ref throws) >= 2 && Volatile.Read(ref counts) >= 2);
+        await Poll.UntilAsync(() => Volatile.Read(ref throws) >= 2 && Volatile.Read(ref counts) >= 2);
     }
 
     [Fact]
@@ -36,7 +37,7 @@ public sealed class HeartbeatTests
         });
 
         // Dispose while the pass is running: it waits for the pass to end, as a monitor's StopAsync relies on.
-        await WaitUntil(() => Volatile.Read(ref inside) == 1);
+        await Poll.UntilAsync(() => Volatile.Read(ref inside) == 1);
         registration.Dispose();
         Assert.Equal(0, Volatile.Read(ref inside));
         var runsAtDispose = Volatile.Read(ref runs);
@@ -53,15 +54,5 @@ public sealed class HeartbeatTests
         heartbeat.Dispose();
 
         Assert.Throws<ObjectDisposedException>(() => heartbeat.Register("late", static () => { }));
-    }
-
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "The condition did not hold within 10 s.");
-            await Task.Delay(10);
-        }
     }
 }
