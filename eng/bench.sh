@@ -500,6 +500,7 @@ results="$work_dir/results.md"
     sed -E 's/Include="([^"]+)" Version="([^"]+)"/\1 \2/' | sort -u | paste -sd, - | sed 's/,/, /g')"
   if command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
     echo "- Commit: $(git rev-parse --short HEAD)$( [[ -n "$(git status --porcelain -- src benchmarks 2>/dev/null)" ]] && echo ' + uncommitted changes in src/ or benchmarks/')"
+    echo "- Code measured: $(bash eng/bench-code-id.sh 2>/dev/null || echo unknown) (eng/bench-code-id.sh; eng/bench-pool.sh pools runs that share it)"
   fi
   echo "- Command: \`bash eng/bench.sh$( ((smoke)) && echo ' --smoke')$( ((skip_micro)) && echo ' --skip-micro') --rounds $rounds --window $window --connections $connections --order $order\`; total $(( $(date +%s) - started_at )) s"
 } >"$results"

@@ -54,6 +54,17 @@ public sealed class BenchScriptSmokeTests
         // How much of the run's CPU time the hypervisor gave to other guests, to read the figures by.
         Assert.Matches(@"hypervisor steal during the paired rounds: CPU \d+ \d+%, CPU \d+ \d+%", report);
 
+        // The code it measured, so runs can be pooled (eng/bench-pool.sh), which must read this run as it was written.
+        Assert.Matches(@"- Code measured: [0-9a-f]{12}", report);
+        var pooled = await ProcessRunner.RunAsync(
+            "bash",
+            [Path.Combine(root, "eng", "bench-pool.sh"), "--allow-mixed-code", Path.Combine(root, "artifacts", "bench-smoke")],
+            TimeSpan.FromSeconds(30),
+            workingDirectory: root);
+        Assert.True(pooled.Succeeded, $"eng/bench-pool.sh on the smoke run failed with {pooled}");
+        Assert.Matches(@"\| observability-defaults \| 1 \| \d+\.\d\d \(", pooled.Stdout);
+        Assert.Contains("Bar (≥ 0.85× req/s, ≤ 1.20× CPU/req) on the pooled medians:", pooled.Stdout, StringComparison.Ordinal);
+
         // The defaults app wrote one CLEF completion event per request to its stdout sink, as a user's shipper reads it.
         var sample = await File.ReadAllTextAsync(Path.Combine(root, "artifacts", "bench-smoke", "run", "observability-defaults.sample.log"));
         Assert.Contains("\"@mt\":", sample, StringComparison.Ordinal);
