@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using Observability.AspNetCore.IntegrationTests.Infrastructure;
 
@@ -139,21 +138,5 @@ public sealed class BenchPoolScriptTests : IDisposable
     }
 
     private static Task<ToolResult> PoolAsync(params string[] arguments) =>
-        ProcessRunner.RunAsync("bash", [Path.Combine(RepositoryRoot(), "eng", "bench-pool.sh"), .. arguments], TimeSpan.FromSeconds(30));
-
-    private static string RepositoryRoot([CallerFilePath] string sourceFile = "")
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile) ?? string.Empty })
-        {
-            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
-            {
-                if (File.Exists(Path.Combine(directory.FullName, "eng", "bench-pool.sh")))
-                {
-                    return directory.FullName;
-                }
-            }
-        }
-
-        throw new InvalidOperationException($"No repository root (eng/bench-pool.sh) above {AppContext.BaseDirectory} or {sourceFile}.");
-    }
+        ProcessRunner.RunAsync("bash", [Path.Combine(BenchScriptSmokeTests.FindRepositoryRoot(), "eng", "bench-pool.sh"), .. arguments], TimeSpan.FromSeconds(30));
 }

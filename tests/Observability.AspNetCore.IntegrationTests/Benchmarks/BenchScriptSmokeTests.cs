@@ -75,7 +75,7 @@ public sealed class BenchScriptSmokeTests
     /// Above the test's output folder (the usual layout), else above this source file (a build with its output
     /// elsewhere, e.g. --artifacts-path; not in CI, where deterministic builds map source paths to /_/).
     /// </summary>
-    private static string FindRepositoryRoot([CallerFilePath] string sourceFile = "")
+    internal static string FindRepositoryRoot([CallerFilePath] string sourceFile = "")
     {
         foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile) ?? string.Empty })
         {
