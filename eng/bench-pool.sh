@@ -94,7 +94,7 @@ awk -F'\t' -v runs="$(printf '%s\n' "${described[@]}")" -v mixed="$((distinct > 
     nr = split(runs, rl, "\n")
     print "## Pooled load benchmark"
     print ""
-    printf "%d run%s of the same code (`%s`, by eng/bench-code-id.sh).\n", nr, nr == 1 ? "" : "s", code
+    printf "%d run%s of %s code (`%s`, by eng/bench-code-id.sh).\n", nr, nr == 1 ? "" : "s", mixed ? "different" : "the same", code
     print "Each window is divided by the bare app'"'"'s window of the same round of the same run; the ratios of all runs are then"
     print "pooled. Cells: median (interquartile range) [approximate 95% confidence interval of the median]."
     if (mixed) { print ""; print "**The runs measured different code** (--allow-mixed-code): the pool mixes versions." }
