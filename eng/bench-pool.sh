@@ -13,7 +13,9 @@
 # spread between runs is visible), then per endpoint every variant's pooled median, interquartile range and an
 # approximate 95% confidence interval of the median (distribution-free, from order statistics: the ranks
 # n/2 - 0.98 sqrt(n) and n/2 + 1 + 0.98 sqrt(n), rounded), and the defaults app per round against prometheus-net
-# alone when both ran. The verdict on the bar says whether both intervals lie inside it, outside it, or straddle it.
+# alone and against the reference prototype (eng/bench.sh --variants ...,reference-prototype) when they ran. The
+# verdict on the bar says whether both intervals lie inside it, outside it, or straddle it; a second verdict says the
+# same of the defaults app against the reference prototype, the design the issue took its bar from.
 # Only runs that measured the same code are pooled (eng/bench-code-id.sh: src/, benchmarks/ and the build settings;
 # commits that changed only docs, tests or scripts pool together); --allow-mixed-code overrides, and says so.
 set -euo pipefail
@@ -91,6 +93,8 @@ awk -F'\t' -v runs="$(printf '%s\n' "${described[@]}")" -v mixed="$((distinct > 
     ep[$2] = 1; seen[$3] = 1; if (!($3 in order)) order[$3] = ++nvariants
   }
   END {
+    # Stacks the defaults app is also divided by, per round, when they ran.
+    nrefs = split("prometheus-only reference-prototype", refs, " "); split("prometheus-net only|the reference prototype", reflabel, "|")
     nr = split(runs, rl, "\n")
     print "## Pooled load benchmark"
     print ""
@@ -119,8 +123,8 @@ awk -F'\t' -v runs="$(printf '%s\n' "${described[@]}")" -v mixed="$((distinct > 
       if (!((k, "bare") in cpu)) continue
       add(f[3] SUBSEP v SUBSEP "rps", rps[k, v] / rps[k, "bare"]); add(f[3] SUBSEP v SUBSEP "cpu", cpu[k, v] / cpu[k, "bare"])
       add(f[3] SUBSEP v SUBSEP "p99", p99[k, v] / p99[k, "bare"])
-      if (v == "observability-defaults" && (k, "prometheus-only") in cpu) {
-        add(f[3] SUBSEP "vsprom" SUBSEP "cpu", cpu[k, v] / cpu[k, "prometheus-only"]); add(f[3] SUBSEP "vsprom" SUBSEP "rps", rps[k, v] / rps[k, "prometheus-only"])
+      for (r = 1; r <= nrefs; r++) if (v == "observability-defaults" && (k, refs[r]) in cpu) {
+        add(f[3] SUBSEP "vs" refs[r] SUBSEP "cpu", cpu[k, v] / cpu[k, refs[r]]); add(f[3] SUBSEP "vs" refs[r] SUBSEP "rps", rps[k, v] / rps[k, refs[r]])
       }
     }
     for (v in order) byorder[order[v]] = v
@@ -134,9 +138,10 @@ awk -F'\t' -v runs="$(printf '%s\n' "${described[@]}")" -v mixed="$((distinct > 
         if (v == "bare" || !((k SUBSEP "cpu") in cnt)) continue
         printf "| %s | %d | %s | %s | %s |\n", v, cnt[k SUBSEP "cpu"], stat(k SUBSEP "rps"), stat(k SUBSEP "cpu"), stat(k SUBSEP "p99")
       }
-      k = es[e] SUBSEP "vsprom"
-      if ((k SUBSEP "cpu") in cnt) {
-        printf "| observability-defaults ÷ prometheus-net only (same round) | %d | %s | %s | |\n", cnt[k SUBSEP "cpu"], stat(k SUBSEP "rps"), stat(k SUBSEP "cpu")
+      for (r = 1; r <= nrefs; r++) { k = es[e] SUBSEP "vs" refs[r]
+        if ((k SUBSEP "cpu") in cnt) {
+          printf "| observability-defaults ÷ %s (same round) | %d | %s | %s | |\n", reflabel[r], cnt[k SUBSEP "cpu"], stat(k SUBSEP "rps"), stat(k SUBSEP "cpu")
+        }
       }
       print ""
       k = es[e] SUBSEP "observability-defaults"
@@ -148,6 +153,16 @@ awk -F'\t' -v runs="$(printf '%s\n' "${described[@]}")" -v mixed="$((distinct > 
         else if (chi <= 1.20 && xlo >= 0.85) sure = "met beyond the noise: both intervals lie inside the bar"
         else sure = "not decided by these runs: an interval straddles the bar"
         printf "Bar (≥ 0.85× req/s, ≤ 1.20× CPU/req) on the pooled medians: **%s** (%.2f×, %.2f×); %s (req/s [%.2f–%.2f], CPU [%.2f–%.2f]).\n\n", verdict, x, c, sure, xlo, xhi, clo, chi
+      }
+      # The reference the bar was taken from ("at least as good as that prototype"), judged in the same rounds.
+      k = es[e] SUBSEP "vsreference-prototype"
+      if ((k SUBSEP "cpu") in cnt) {
+        x = med(k SUBSEP "rps"); stat(k SUBSEP "rps"); xlo = lo95; xhi = hi95
+        c = med(k SUBSEP "cpu"); stat(k SUBSEP "cpu"); clo = lo95; chi = hi95
+        if (clo > 1 || xhi < 1) sure = "costlier beyond the noise: an interval lies wholly on the worse side of 1"
+        else if (chi < 1 && xlo > 1) sure = "cheaper beyond the noise: both intervals lie on the better side of 1"
+        else sure = "no difference these runs can tell: an interval contains 1"
+        printf "Against the reference prototype in the same rounds (the bar'"'"'s \"at least as good as that prototype\"): %.2f× req/s, %.2f× CPU/req; %s (req/s [%.2f–%.2f], CPU [%.2f–%.2f]).\n\n", x, c, sure, xlo, xhi, clo, chi
       }
     }
   }' "${files[@]}"

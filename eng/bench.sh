@@ -12,7 +12,8 @@
 # Options: --rounds N (alternations per endpoint, default 12), --window S (seconds per wrk window, default 3),
 #          --order rotate|shuffle (variant order within a round: rotated by one every round, the default, so each
 #          variant always follows the same one; or a fresh random order every round and endpoint),
-#          --connections C (wrk connections, default 128), --variants a,b,... (bare is always included),
+#          --connections C (wrk connections, default 128), --variants a,b,... (bare is always included; also
+#          names the opt-in variant reference-prototype: the reference design rebuilt, see its Program.cs),
 #          --work-dir DIR (default artifacts/bench, or artifacts/bench-smoke with --smoke).
 #
 # What it does:
@@ -107,20 +108,25 @@ load_avg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- Variants ----------------------------------------------------------------------------------------------------
 # id, project, has /metrics, label in the tables
 all_variants=(bare observability-defaults hand-assembled prometheus-only serilog-only)
+# Run only when named in --variants: the "careful single-middleware prototype", rebuilt so that the reference
+# its bar was taken from can be measured in the same rounds (benchmarks/apps/Bench.ReferencePrototype/Program.cs).
+optional_variants=(reference-prototype)
 declare -A project=(
   [bare]=Bench.Bare
   [observability-defaults]=Bench.ObservabilityDefaults
   [hand-assembled]=Bench.HandAssembled
   [prometheus-only]=Bench.PrometheusOnly
   [serilog-only]=Bench.SerilogOnly
+  [reference-prototype]=Bench.ReferencePrototype
 )
-declare -A has_metrics=([bare]=0 [observability-defaults]=1 [hand-assembled]=1 [prometheus-only]=1 [serilog-only]=0)
+declare -A has_metrics=([bare]=0 [observability-defaults]=1 [hand-assembled]=1 [prometheus-only]=1 [serilog-only]=0 [reference-prototype]=1)
 declare -A label=(
   [bare]="bare (baseline)"
   [observability-defaults]="**observability-defaults**"
   [hand-assembled]="hand-assembled"
   [prometheus-only]="prometheus-net only"
   [serilog-only]="Serilog request logging only"
+  [reference-prototype]="reference prototype (the issue's, rebuilt)"
 )
 # Ablation: the defaults app again, with one piece switched off through configuration (environment variables), so
 # the difference to observability-defaults in the same round is that piece's cost. The library is not changed.
@@ -141,13 +147,16 @@ label+=(
 )
 variants=(bare)
 ((ablation)) && all_variants+=("${ablation_variants[@]}")
-for v in "${all_variants[@]:1}"; do
-  if [[ -z "$only_variants" || ",$only_variants," == *",$v,"* ]]; then
+# Without --variants: the standard ones, and in smoke mode the opt-in ones too, so that no app can rot unnoticed.
+for v in "${all_variants[@]:1}" "${optional_variants[@]}"; do
+  if [[ -n "$only_variants" ]]; then
+    [[ ",$only_variants," == *",$v,"* ]] && variants+=("$v")
+  elif ((smoke)) || [[ " ${optional_variants[*]} " != *" $v "* ]]; then
     variants+=("$v")
   fi
 done
 for v in ${only_variants//,/ }; do
-  [[ -n "${project[$v]:-}" ]] || die "unknown variant '$v' (known: ${all_variants[*]})"
+  [[ -n "${project[$v]:-}" ]] || die "unknown variant '$v' (known: ${all_variants[*]} ${optional_variants[*]})"
 done
 endpoints=(items ping)
 declare -A endpoint_path=([items]=/api/items/42 [ping]=/ping)
@@ -265,7 +274,7 @@ for ep in "${endpoints[@]}"; do
     [[ "$body" == "$expected" ]] || die "$v answered ${endpoint_path[$ep]} with '$body', bare with '$expected'"
   done
 done
-for v in observability-defaults hand-assembled; do
+for v in observability-defaults hand-assembled reference-prototype; do
   [[ -n "${pid[$v]:-}" ]] || continue
   grep -qi '^x-request-id:' "$run_dir/$v.items.headers" || die "$v sent no X-Request-ID header"
 done

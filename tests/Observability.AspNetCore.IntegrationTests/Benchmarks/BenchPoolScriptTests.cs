@@ -37,10 +37,16 @@ public sealed class BenchPoolScriptTests : IDisposable
         Assert.Contains("**met** (0.95×, 1.13×); met beyond the noise", items, StringComparison.Ordinal);
         Assert.Contains("| prometheus-only | 25 | 0.80 (0.80–0.80) [0.80–0.80] | 1.25 (1.25–1.25) [1.25–1.25] |", items, StringComparison.Ordinal);
 
+        // Against the reference prototype per round: 1.13 / 1.20 on items, its interval 1.08 / 1.20 to 1.18 / 1.20, and
+        // 0.95 / 0.85 req/s: cheaper on both counts. On ping 1.30 / 1.20: costlier.
+        Assert.Contains("| observability-defaults ÷ the reference prototype (same round) | 25 | 1.12 (1.12–1.12) [1.12–1.12] | 0.94 (0.89–0.99) [0.90–0.98] |", items, StringComparison.Ordinal);
+        Assert.Contains("1.12× req/s, 0.94× CPU/req; cheaper beyond the noise", items, StringComparison.Ordinal);
+
         var ping = Section(report, "### GET /ping");
         Assert.Contains("| observability-defaults | 25 | 0.80 (0.80–0.80) [0.80–0.80] | 1.30 (1.30–1.30) [1.30–1.30] |", ping, StringComparison.Ordinal);
         Assert.Contains("| observability-defaults ÷ prometheus-net only (same round) | 25 | 1.00 (1.00–1.00) [1.00–1.00] | 1.04 (1.04–1.04) [1.04–1.04] |", ping, StringComparison.Ordinal);
         Assert.Contains("**missed** (0.80×, 1.30×); missed beyond the noise", ping, StringComparison.Ordinal);
+        Assert.Contains("0.94× req/s, 1.08× CPU/req; costlier beyond the noise", ping, StringComparison.Ordinal);
 
         // Each run's own medians, so the spread between runs shows.
         Assert.Matches(@"\| 2026-12-03 10:00 UTC \| `abc1234` \| CPU 0 5%, CPU 1 3% \| 12 \| 1\.\d\d · 1\.30 \| 0\.95 · 0\.80 \| `[^`]*run-a` \|", report);
@@ -92,7 +98,7 @@ public sealed class BenchPoolScriptTests : IDisposable
     /// <summary>
     /// A work directory as eng/bench.sh leaves it. Per round: bare at a speed that changes from round to round, the
     /// defaults app at <paramref name="itemsCpuRatios"/> × bare's CPU on items (0.95× its req/s) and 1.30× on ping
-    /// (0.80×), prometheus-net alone at 1.25× (0.80×) on both.
+    /// (0.80×), prometheus-net alone at 1.25× (0.80×) and the reference prototype at 1.20× (0.85×) on both.
     /// </summary>
     private string WriteRun(string name, string code, double[] itemsCpuRatios)
     {
@@ -109,6 +115,7 @@ public sealed class BenchPoolScriptTests : IDisposable
                 Append(windows, round, endpoint, "observability-defaults", bareRps * defaultsRps, bareCpu * defaultsCpu);
                 Append(windows, round, endpoint, "bare", bareRps, bareCpu);
                 Append(windows, round, endpoint, "prometheus-only", bareRps * 0.80, bareCpu * 1.25);
+                Append(windows, round, endpoint, "reference-prototype", bareRps * 0.85, bareCpu * 1.20);
             }
         }
 

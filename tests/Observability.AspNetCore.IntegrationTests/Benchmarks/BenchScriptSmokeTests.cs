@@ -37,7 +37,7 @@ public sealed class BenchScriptSmokeTests
         Assert.Contains("## Load benchmark: paired ratios to bare", report, StringComparison.Ordinal);
         Assert.Contains("### GET /api/items/{id}", report, StringComparison.Ordinal);
         Assert.Contains("### GET /ping", report, StringComparison.Ordinal);
-        foreach (var variant in new[] { "bare (baseline)", "**observability-defaults**", "hand-assembled", "prometheus-net only", "Serilog request logging only" })
+        foreach (var variant in new[] { "bare (baseline)", "**observability-defaults**", "hand-assembled", "prometheus-net only", "Serilog request logging only", "reference prototype (the issue's, rebuilt)" })
         {
             Assert.Contains($"| {variant} |", report, StringComparison.Ordinal);
         }
@@ -64,11 +64,18 @@ public sealed class BenchScriptSmokeTests
         Assert.True(pooled.Succeeded, $"eng/bench-pool.sh on the smoke run failed with {pooled}");
         Assert.Matches(@"\| observability-defaults \| 1 \| \d+\.\d\d \(", pooled.Stdout);
         Assert.Contains("Bar (≥ 0.85× req/s, ≤ 1.20× CPU/req) on the pooled medians:", pooled.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"\| observability-defaults ÷ the reference prototype \(same round\) \| 1 \| \d+\.\d\d \(", pooled.Stdout);
+        Assert.Contains("Against the reference prototype in the same rounds", pooled.Stdout, StringComparison.Ordinal);
 
         // The defaults app wrote one CLEF completion event per request to its stdout sink, as a user's shipper reads it.
         var sample = await File.ReadAllTextAsync(Path.Combine(root, "artifacts", "bench-smoke", "run", "observability-defaults.sample.log"));
         Assert.Contains("\"@mt\":", sample, StringComparison.Ordinal);
         Assert.Contains("\"RequestId\":", sample, StringComparison.Ordinal);
+
+        // The opt-in reference prototype ran too (smoke mode runs every app) and wrote its own CLEF completion events.
+        var prototypeSample = await File.ReadAllTextAsync(Path.Combine(root, "artifacts", "bench-smoke", "run", "reference-prototype.sample.log"));
+        Assert.Contains("\"@mt\":\"{RequestMethod} {RequestPath} responded", prototypeSample, StringComparison.Ordinal);
+        Assert.Contains("\"RequestId\":", prototypeSample, StringComparison.Ordinal);
     }
 
     /// <summary>
