@@ -13,7 +13,7 @@
 # spread between runs is visible), then per endpoint every variant's pooled median, interquartile range and an
 # approximate 95% confidence interval of the median (distribution-free, from order statistics: the ranks
 # n/2 - 0.98 sqrt(n) and n/2 + 1 + 0.98 sqrt(n), rounded), and the defaults app per round against prometheus-net
-# alone and against the reference prototype (eng/bench.sh --variants ...,reference-prototype) when they ran. The
+# alone, the reference prototype (eng/bench.sh --variants ...,reference-prototype) and hand-assembled when they ran. The
 # verdict on the bar says whether both intervals lie inside it, outside it, or straddle it; a second verdict says the
 # same of the defaults app against the reference prototype, the design the issue took its bar from.
 # Only runs that measured the same code are pooled (eng/bench-code-id.sh: src/, benchmarks/ and the build settings;
@@ -94,7 +94,7 @@ awk -F'\t' -v runs="$(printf '%s\n' "${described[@]}")" -v mixed="$((distinct > 
   }
   END {
     # Stacks the defaults app is also divided by, per round, when they ran.
-    nrefs = split("prometheus-only reference-prototype", refs, " "); split("prometheus-net only|the reference prototype", reflabel, "|")
+    nrefs = split("prometheus-only reference-prototype hand-assembled", refs, " "); split("prometheus-net only|the reference prototype|hand-assembled", reflabel, "|")
     nr = split(runs, rl, "\n")
     print "## Pooled load benchmark"
     print ""

@@ -66,6 +66,7 @@ public sealed class BenchScriptSmokeTests
         Assert.Contains("Bar (≥ 0.85× req/s, ≤ 1.20× CPU/req) on the pooled medians:", pooled.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"\| observability-defaults ÷ the reference prototype \(same round\) \| 1 \| \d+\.\d\d \(", pooled.Stdout);
         Assert.Contains("Against the reference prototype in the same rounds", pooled.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"\| observability-defaults ÷ hand-assembled \(same round\) \| 1 \| \d+\.\d\d \(", pooled.Stdout);
 
         // The defaults app wrote one CLEF completion event per request to its stdout sink, as a user's shipper reads it.
         var sample = await File.ReadAllTextAsync(Path.Combine(root, "artifacts", "bench-smoke", "run", "observability-defaults.sample.log"));
