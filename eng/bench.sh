@@ -150,7 +150,7 @@ variants=(bare)
 # Without --variants: the standard ones, and in smoke mode the opt-in ones too, so that no app can rot unnoticed.
 for v in "${all_variants[@]:1}" "${optional_variants[@]}"; do
   if [[ -n "$only_variants" ]]; then
-    [[ ",$only_variants," == *",$v,"* ]] && variants+=("$v")
+    if [[ ",$only_variants," == *",$v,"* ]]; then variants+=("$v"); fi
   elif ((smoke)) || [[ " ${optional_variants[*]} " != *" $v "* ]]; then
     variants+=("$v")
   fi
