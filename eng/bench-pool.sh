@@ -78,14 +78,16 @@ awk -F'\t' -v runs="$(printf '%s\n' "${described[@]}")" -v mixed="$((distinct > 
   function add(key, x) { cnt[key]++; val[key, cnt[key]] = x }
   function load(key, a,   n, i) { n = cnt[key]; for (i = 1; i <= n; i++) a[i] = val[key, i]; sort(a, n); return n }
   function med(key,   a, n) { n = load(key, a); return n ? q(a, n, 0.5) : 0 }
-  # Median, interquartile range and the 95% interval of the median by order statistics; sets lo95/hi95.
+  # Median, interquartile range and the 95% interval of the median by order statistics; sets mid, lo95 and hi95.
   function stat(key,   a, n, j, k) {
-    n = load(key, a); if (n == 0) { lo95 = hi95 = 0; return "n/a" }
+    n = load(key, a); if (n == 0) { mid = lo95 = hi95 = 0; return "n/a" }
     j = int(n / 2 - 0.98 * sqrt(n) + 0.5); k = int(n / 2 + 1 + 0.98 * sqrt(n) + 0.5)
     if (j < 1) j = 1; if (k > n) k = n
-    lo95 = a[j]; hi95 = a[k]
-    return sprintf("%.2f (%.2f–%.2f) [%.2f–%.2f]", q(a, n, 0.5), q(a, n, 0.25), q(a, n, 0.75), lo95, hi95)
+    mid = q(a, n, 0.5); lo95 = a[j]; hi95 = a[k]
+    return sprintf("%.2f (%.2f–%.2f) [%.2f–%.2f]", mid, q(a, n, 0.25), q(a, n, 0.75), lo95, hi95)
   }
+  # The figures a verdict reads: median and 95% interval of req/s (x, xlo, xhi) and of CPU (c, clo, chi) for one key.
+  function judge(key) { stat(key SUBSEP "rps"); x = mid; xlo = lo95; xhi = hi95; stat(key SUBSEP "cpu"); c = mid; clo = lo95; chi = hi95 }
   FNR == 1 { file++; next }
   {
     key = file SUBSEP $1 SUBSEP $2
@@ -146,8 +148,7 @@ awk -F'\t' -v runs="$(printf '%s\n' "${described[@]}")" -v mixed="$((distinct > 
       print ""
       k = es[e] SUBSEP "observability-defaults"
       if ((k SUBSEP "cpu") in cnt) {
-        x = med(k SUBSEP "rps"); stat(k SUBSEP "rps"); xlo = lo95; xhi = hi95
-        c = med(k SUBSEP "cpu"); stat(k SUBSEP "cpu"); clo = lo95; chi = hi95
+        judge(k)
         verdict = (x >= 0.85 && c <= 1.20) ? "met" : "missed"
         if (clo > 1.20 || xhi < 0.85) sure = "missed beyond the noise: an interval lies wholly outside the bar"
         else if (chi <= 1.20 && xlo >= 0.85) sure = "met beyond the noise: both intervals lie inside the bar"
@@ -157,8 +158,7 @@ awk -F'\t' -v runs="$(printf '%s\n' "${described[@]}")" -v mixed="$((distinct > 
       # The reference the bar was taken from ("at least as good as that prototype"), judged in the same rounds.
       k = es[e] SUBSEP "vsreference-prototype"
       if ((k SUBSEP "cpu") in cnt) {
-        x = med(k SUBSEP "rps"); stat(k SUBSEP "rps"); xlo = lo95; xhi = hi95
-        c = med(k SUBSEP "cpu"); stat(k SUBSEP "cpu"); clo = lo95; chi = hi95
+        judge(k)
         if (clo > 1 || xhi < 1) sure = "costlier beyond the noise: an interval lies wholly on the worse side of 1"
         else if (chi < 1 && xlo > 1) sure = "cheaper beyond the noise: both intervals lie on the better side of 1"
         else sure = "no difference these runs can tell: an interval contains 1"
