@@ -14,7 +14,9 @@ public sealed class GracefulShutdownTests
     private const int SigtermAfterFastResponses = 100;
     private const int Concurrency = 8;
     private const int SlowRequests = 4;
-    private const int SlowMilliseconds = 500;
+    // Long against the 200 ms wait before SIGTERM: on a loaded CI machine that wait overshot by 300 ms once, and a
+    // 500 ms request was answered before the signal, so the test no longer exercised the drain.
+    private const int SlowMilliseconds = 2000;
 
     [Fact]
     public async Task Sigterm_flushes_the_completion_event_of_every_answered_request()
