@@ -340,7 +340,8 @@ done
 # switches over a quiet spell after the warm-up, while every server is idle. An idle service pays this all day.
 # Per thread, "tid switches"; a thread that exits during the spell takes its count with it, so the sum is over the
 # threads alive at its end (a new thread counts in full).
-ctx_switches() { for f in /proc/"$1"/task/*/status; do awk -v t="${f%/status}" '/ctxt_switches:/ { n += $2 } END { sub(/.*\//, "", t); if (n > 0) print t, n }' "$f" 2>/dev/null; done; }
+# A thread may end between the listing and the read: its file is gone, which is not an error (|| true under set -e).
+ctx_switches() { for f in /proc/"$1"/task/*/status; do awk -v t="${f%/status}" '/ctxt_switches:/ { n += $2 } END { sub(/.*\//, "", t); if (n > 0) print t, n }' "$f" 2>/dev/null || true; done; }
 idle_secs=$((smoke ? 3 : 30))
 log "idle: ${idle_secs}s with no requests"
 sleep 2
