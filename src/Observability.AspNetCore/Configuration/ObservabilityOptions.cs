@@ -88,6 +88,16 @@ public sealed class LoggingOptions
     public LogLevel OwnEndpointsLevel { get; set; } = LogLevel.Debug;
 
     /// <summary>
+    /// The most bytes of log lines held for stdout while it is slow or not read (<c>Observability:Logging:StdoutBufferBytes</c>,
+    /// default 8388608, 8 MiB, at least 131072). Requests never wait on stdout: when this is full, new lines are dropped
+    /// whole and counted in <c>log_lines_dropped_total</c>. Memory is taken only as lines wait.
+    /// </summary>
+    public int StdoutBufferBytes { get; set; } = DefaultStdoutBufferBytes;
+
+    /// <summary>The default of <see cref="StdoutBufferBytes"/>: 8 MiB.</summary>
+    public const int DefaultStdoutBufferBytes = 8 * 1024 * 1024;
+
+    /// <summary>
     /// Query-string keys (case-insensitive, matched when the key contains the entry) whose values are replaced by
     /// <c>[Redacted]</c> wherever a query string reaches a log event (<c>Observability:Logging:SensitiveQueryKeys</c>).
     /// Null (the default) means <see cref="DefaultSensitiveQueryKeys"/>; a configured list replaces the defaults.

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Logging;
 
 namespace Observability.AspNetCore;
 
@@ -9,6 +10,8 @@ namespace Observability.AspNetCore;
 /// </summary>
 internal sealed class ObservabilityOptionsValidator : IValidateOptions<ObservabilityOptions>
 {
+    private const int MaxStdoutBufferBytes = 1024 * 1024 * 1024;
+
     public ValidateOptionsResult Validate(string? name, ObservabilityOptions options)
     {
         var failures = new ValidateOptionsResultBuilder();
@@ -37,6 +40,11 @@ internal sealed class ObservabilityOptionsValidator : IValidateOptions<Observabi
         if (!Enum.IsDefined(logging.OwnEndpointsLevel))
         {
             failures.AddError($"Observability:Logging:OwnEndpointsLevel must be one of Trace, Debug, Information, Warning, Error, Critical, None; was '{logging.OwnEndpointsLevel}'.");
+        }
+
+        if (logging.StdoutBufferBytes is < LogLineSink.MinCapacity or > MaxStdoutBufferBytes)
+        {
+            failures.AddError($"Observability:Logging:StdoutBufferBytes must be from {LogLineSink.MinCapacity} (128 KiB) to {MaxStdoutBufferBytes} (1 GiB); was '{logging.StdoutBufferBytes}'.");
         }
 
         if (logging.SensitiveQueryKeys is { } keys)

@@ -82,6 +82,7 @@ public static class ObservabilityHostingExtensions
         builder.Services.TryAddSingleton(static _ => LogOutput.Stdout());
         builder.Services.AddSingleton<SerilogPipeline>();
         builder.Services.AddSingleton<RequestCompletionLogger>();
+        builder.Services.AddHostedService<LogShutdownClock>();
 
         // Added as a provider rather than by replacing the logger factory: replacing it costs a scope allocation per
         // request that a provider does not. The pipeline owns the logger and disposes (flushes) it on shutdown.

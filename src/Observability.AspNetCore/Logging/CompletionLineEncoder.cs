@@ -57,7 +57,7 @@ internal sealed class CompletionLineEncoder
         if (buffer is null || buffer.Length < size)
         {
             buffer = new byte[Math.Max(InitialBufferSize, (int)BitOperations.RoundUpToPowerOf2((uint)size))];
-            if (buffer.Length <= LogLineSink.BufferSize)
+            if (buffer.Length <= LogLineSink.ChunkSize)
             {
                 t_buffer = buffer;
             }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Serilog.Core;
@@ -7,21 +8,20 @@ using Serilog.Formatting;
 namespace Observability.AspNetCore.Logging;
 
 /// <summary>
-/// The library's stdout stream: whole lines appended as UTF-8 to a 64 KB buffer, which goes out in one <c>write(2)</c>
-/// when it is full, on a short timer, and on dispose. One write per event was the largest single cost of a logged
-/// request (~1.2 µs under load, by profile); one large write per flush raised p99, writes of at most 64 KB did not. A
-/// line is never older than <see cref="FlushInterval"/> when it leaves the process; after SIGTERM (dispose) or an
-/// unhandled exception no line is lost.
+/// The library's stdout stream. Whole lines are appended as UTF-8 to 64 KB chunks; one background thread writes each
+/// chunk in one <c>write(2)</c> when it is full, or when its first line is <see cref="FlushInterval"/> old. A request
+/// thread holds a lock only to copy its line: it never waits on a write (one write per event was the largest single
+/// cost of a logged request, and a blocked stdout would otherwise stall every request).
 /// <para>
-/// The timer parks itself on a tick that finds nothing to write, and the next line wakes it: an idle app is not woken
-/// 20 times a second. Each tick wakes a thread-pool thread, which on a small container spins (<c>sched_yield</c>) before
-/// it sleeps again; with the timer always running, an idle app used ~1% of a core, against ~0.1% for a bare one.
+/// The chunks are bounded by the capacity (<c>Observability:Logging:StdoutBufferBytes</c>): a slow reader is absorbed,
+/// and when every chunk waits to be written a new line is dropped whole (the older lines are kept), counted in
+/// <see cref="DroppedLines"/> and reported on stderr at most every <see cref="NoticeInterval"/>, by queued notices
+/// that never block either (<see cref="StderrSelfLog"/>). Writing resumes when the reader drains.
 /// </para>
 /// <para>
-/// Two buffers: a request thread holds the append lock only to copy its line; the full buffer is swapped for the
-/// spare and written outside that lock (under a second lock that keeps writes in order), so no request waits behind
-/// a <c>write(2)</c>. Two writers share the sink, and lines never interleave: Serilog events (formatted by the
-/// configured formatter, then encoded) and the completion lines the library encodes itself (<see cref="WriteLine"/>).
+/// At shutdown, <see cref="Close"/> waits for the writer while it makes progress, up to a deadline, so a stdout that
+/// is read loses no line and one that is not cannot hold the process. The writer sleeps without a timer while there
+/// is nothing to write: an idle app is never woken by it.
 /// </para>
 /// </summary>
 internal sealed class LogLineSink : ILogEventSink, IDisposable
@@ -29,7 +29,20 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
     /// <summary>How long a written line may wait in the buffer.</summary>
     public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(50);
 
-    public const int BufferSize = 64 * 1024;
+    /// <summary>The most often a notice about dropped lines goes to stderr.</summary>
+    public static readonly TimeSpan NoticeInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>At shutdown, a writer that has written nothing for this long is given up on.</summary>
+    public static readonly TimeSpan StallTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>The size of one write (larger single writes raised p99; writes of at most 64 KB did not).</summary>
+    public const int ChunkSize = 64 * 1024;
+
+    /// <summary>The default capacity: 8 MiB, about 15,000 completion lines.</summary>
+    public const int DefaultCapacity = 8 * 1024 * 1024;
+
+    /// <summary>The smallest capacity: two chunks, so one can be written while the other fills.</summary>
+    public const int MinCapacity = 2 * ChunkSize;
 
     /// <summary>A formatted event above this size (a deep stack trace) does not keep its scratch buffers.</summary>
     private const int RetainedScratchSize = 16 * 1024;
@@ -39,43 +52,67 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
     private readonly Stream _stream;
     private readonly ITextFormatter _formatter;
     private readonly bool _flushEachLine;
+    private readonly int _maxChunks;
 
-    /// <summary>Guards <see cref="_active"/> and <see cref="_count"/>: held for a copy, never for a write.</summary>
+    /// <summary>Guards every field below it up to the writer's own: held for a copy, never for a write.</summary>
     private readonly Lock _append = new();
-
-    /// <summary>Held while a buffer is swapped out and written: one write at a time, in order, and the spare is always free.</summary>
-    private readonly Lock _write = new();
+    private readonly Queue<Chunk> _full = new();
+    private readonly Stack<byte[]> _free = new();
+    private byte[] _active;
+    private int _count;
+    private int _chunks;
+    private WriterState _state;
+    private bool _closed;
+    private long _dropped;
+    private long _nextNoticeAt;
+    private long _droppedAtNotice;
 
     /// <summary>Serilog events are formatted one at a time into this writer (they are rare: warnings, errors, app logs).</summary>
     private readonly Lock _format = new();
     private readonly StringWriter _text = new(CultureInfo.InvariantCulture);
     private readonly Encoder _encoder = Utf8.GetEncoder();
-    private readonly Timer? _timer;
     private byte[] _encoded = new byte[1024];
-    private byte[] _active = new byte[BufferSize];
-    private byte[] _spare = new byte[BufferSize];
-    private int _count;
 
-    /// <summary>The timer is stopped until the next line (guarded by <see cref="_append"/>, as is every change to it).</summary>
-    private bool _timerParked;
-    private bool _timerStopped;
-    private bool _disposed;
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 1);
+    private readonly ManualResetEventSlim _drained = new(false, spinCount: 1);
+    private readonly Thread? _writer;
+    private long _writes;
     private bool _failureReported;
 
-    public LogLineSink(LogOutput output, ITextFormatter formatter)
+    public LogLineSink(LogOutput output, ITextFormatter formatter, int capacity = DefaultCapacity)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, MinCapacity);
         _stream = output.Stream;
         _flushEachLine = output.FlushEachLine;
         _formatter = formatter;
+        _maxChunks = capacity / ChunkSize;
+        _active = new byte[ChunkSize];
+        _chunks = 1;
         if (!_flushEachLine)
         {
-            _timer = new Timer(static state => ((LogLineSink)state!).Flush(tick: true), this, Timeout.Infinite, Timeout.Infinite);
-            _timerParked = true;
+            _state = WriterState.Idle;
+            _writer = new Thread(WriteChunks) { IsBackground = true, Name = "Observability log writer" };
+            _writer.Start();
         }
 
         // A process that dies of an unhandled exception is never disposed: write out what it logged before it goes.
         AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;
     }
+
+    private enum WriterState
+    {
+        /// <summary>Writing, or about to look for work: nobody needs to wake it.</summary>
+        Running,
+
+        /// <summary>Waiting for the batch in the active chunk to age: woken early only by a full chunk.</summary>
+        Batching,
+
+        /// <summary>Nothing to write: woken by the next line.</summary>
+        Idle,
+    }
+
+    /// <summary>Lines dropped since start: the buffer was full, or stdout failed.</summary>
+    public long DroppedLines => Volatile.Read(ref _dropped);
 
     public void Emit(LogEvent logEvent)
     {
@@ -114,178 +151,305 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
         }
     }
 
-    /// <summary>Appends one complete line, already UTF-8 and ending in <c>\n</c>.</summary>
+    /// <summary>Appends one complete line, already UTF-8 and ending in <c>\n</c>; never waits on the stream.</summary>
     public void WriteLine(ReadOnlySpan<byte> line)
     {
         if (_flushEachLine)
         {
-            // Nothing is ever buffered in this mode: the line goes straight out.
-            lock (_write)
+            // The tests' mode: nothing is buffered, the line goes out on the calling thread.
+            lock (_append)
             {
-                if (!_disposed)
+                if (!_closed)
                 {
-                    WriteInSlices(line);
+                    WriteInChunks(line);
                 }
             }
 
             return;
         }
 
+        bool wake;
         lock (_append)
         {
-            if (_disposed)
+            if (_closed)
             {
                 return;
             }
 
-            if (line.Length <= BufferSize - _count)
+            if (line.Length <= ChunkSize - _count)
             {
-                Append(line);
-                return;
+                line.CopyTo(_active.AsSpan(_count));
+                _count += line.Length;
+                wake = _state == WriterState.Idle;
+            }
+            else
+            {
+                wake = AppendAcrossChunks(line);
+            }
+
+            if (wake)
+            {
+                _state = WriterState.Running;
             }
         }
 
-        // The buffer is full: swap it out and write it, then keep this line (or write it, when longer than a buffer).
-        lock (_write)
+        if (wake)
         {
-            byte[] full;
-            int count;
-            lock (_append)
-            {
-                if (_disposed)
-                {
-                    return;
-                }
-
-                full = _active;
-                count = _count;
-                if (line.Length <= BufferSize - count)
-                {
-                    // Another thread, or a tick, swapped the buffer while this one waited.
-                    Append(line);
-                    return;
-                }
-
-                _active = _spare;
-                _spare = full;
-                _count = 0;
-                if (line.Length <= BufferSize)
-                {
-                    Append(line);
-                    line = default;
-                }
-            }
-
-            WriteToStream(full.AsSpan(0, count));
-            WriteInSlices(line);
+            _wake.Set();
         }
     }
 
-    public void Dispose()
+    /// <summary>Writes out what is buffered, waiting at most about <see cref="StallTimeout"/> for a writer that makes no progress.</summary>
+    public void Dispose() => Close(Timeout.InfiniteTimeSpan);
+
+    /// <summary>
+    /// Stops taking lines and writes out the rest: waits while the writer makes progress, until <paramref name="deadline"/>
+    /// (infinite: no deadline) has passed or it has been stuck for <see cref="StallTimeout"/>. Later lines are dropped.
+    /// </summary>
+    public void Close(TimeSpan deadline)
     {
         AppDomain.CurrentDomain.UnhandledException -= OnUnhandledException;
         lock (_append)
         {
-            // After this no line or tick touches the timer, so disposing it cannot race a Change.
-            _timerStopped = true;
+            if (_closed)
+            {
+                return;
+            }
+
+            _closed = true;
+            _state = WriterState.Running;
         }
 
-        _timer?.Dispose();
-        lock (_write)
+        if (_writer is null)
         {
-            Flush();
-            lock (_append)
-            {
-                _disposed = true;
-            }
-
-            try
-            {
-                _stream.Flush();
-            }
-            catch (IOException)
-            {
-                // Nothing left to tell it to.
-            }
+            FlushStream();
+            return;
         }
+
+        _wake.Set();
+        WaitForWriter(deadline);
     }
 
-    private void OnUnhandledException(object? sender, UnhandledExceptionEventArgs e) => Flush();
+    private void OnUnhandledException(object? sender, UnhandledExceptionEventArgs e) => Close(StallTimeout);
 
-    /// <summary>Copies a line that fits into the active buffer, and starts the timer if it was parked. Under <see cref="_append"/>.</summary>
-    private void Append(ReadOnlySpan<byte> line)
+    private void WaitForWriter(TimeSpan deadline)
     {
-        line.CopyTo(_active.AsSpan(_count));
-        _count += line.Length;
-        if (_timerParked && !_timerStopped)
+        var started = Stopwatch.GetTimestamp();
+        var writes = Volatile.Read(ref _writes);
+        var lastProgress = started;
+        while (!_drained.Wait(100))
         {
-            // The first line after an idle spell: its tick comes at most one interval from now.
-            _timerParked = false;
-            _timer!.Change(FlushInterval, FlushInterval);
-        }
-    }
-
-    /// <summary>Writes out whatever the buffer holds; a timer tick that finds it empty parks the timer.</summary>
-    private void Flush(bool tick = false)
-    {
-        lock (_write)
-        {
-            byte[] full;
-            int count;
-            lock (_append)
+            var now = Stopwatch.GetTimestamp();
+            var seen = Volatile.Read(ref _writes);
+            if (seen != writes)
             {
-                if (tick && _count == 0 && !_timerParked && !_timerStopped)
+                writes = seen;
+                lastProgress = now;
+            }
+
+            var overDeadline = deadline != Timeout.InfiniteTimeSpan && Stopwatch.GetElapsedTime(started, now) >= deadline;
+            if (overDeadline || Stopwatch.GetElapsedTime(lastProgress, now) >= StallTimeout)
+            {
+                long waiting;
+                lock (_append)
                 {
-                    // Under the same lock as the line that wakes it, so no line is ever left without a tick to come.
-                    _timerParked = true;
-                    _timer!.Change(Timeout.Infinite, Timeout.Infinite);
+                    waiting = _count;
+                    foreach (var chunk in _full)
+                    {
+                        waiting += chunk.Count;
+                    }
                 }
 
-                if (_disposed || _count == 0)
-                {
-                    return;
-                }
-
-                full = _active;
-                count = _count;
-                _active = _spare;
-                _spare = full;
-                _count = 0;
+                StderrSelfLog.Post($"Observability: stdout did not take the rest of the log at shutdown ({waiting.ToString(CultureInfo.InvariantCulture)} bytes left unwritten): it is not being read.");
+                StderrSelfLog.WaitUntilWritten(TimeSpan.FromMilliseconds(200));
+                return;
             }
-
-            WriteToStream(full.AsSpan(0, count));
         }
     }
 
-    /// <summary>A line longer than the buffer goes out in slices no larger than it (one large write raised p99).</summary>
-    private void WriteInSlices(ReadOnlySpan<byte> line)
+    /// <summary>
+    /// A line that does not fit in the active chunk starts a new one (and fills more, when longer than a chunk), if the
+    /// capacity allows; otherwise it is dropped whole. Under <see cref="_append"/>; returns whether to wake the writer.
+    /// </summary>
+    private bool AppendAcrossChunks(ReadOnlySpan<byte> line)
     {
-        for (var offset = 0; offset < line.Length; offset += BufferSize)
+        var chunksForLine = (line.Length + ChunkSize - 1) / ChunkSize;
+        var needed = _count > 0 ? chunksForLine : chunksForLine - 1;
+        if (needed > _free.Count + _maxChunks - _chunks)
         {
-            WriteToStream(line.Slice(offset, Math.Min(BufferSize, line.Length - offset)));
+            Drop();
+            return false;
         }
+
+        if (_count > 0)
+        {
+            QueueActive();
+        }
+
+        while (line.Length > ChunkSize)
+        {
+            line[..ChunkSize].CopyTo(_active);
+            _count = ChunkSize;
+            QueueActive();
+            line = line[ChunkSize..];
+        }
+
+        line.CopyTo(_active);
+        _count = line.Length;
+        return _state != WriterState.Running;
     }
 
-    private void WriteToStream(ReadOnlySpan<byte> bytes)
+    private void QueueActive()
     {
-        if (bytes.IsEmpty)
+        _full.Enqueue(new Chunk(_active, _count));
+        _active = RentChunk();
+        _count = 0;
+    }
+
+    /// <summary>Counts a dropped line and says so, at most every <see cref="NoticeInterval"/>. Under <see cref="_append"/>.</summary>
+    private void Drop()
+    {
+        Interlocked.Increment(ref _dropped);
+        NoticeDrops(Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>
+    /// Posts a notice of the lines dropped since the last one, once that is <see cref="NoticeInterval"/> old: from the
+    /// dropping thread while stdout is stuck, from the writer once it catches up. Under <see cref="_append"/>.
+    /// </summary>
+    private void NoticeDrops(long now)
+    {
+        var dropped = Volatile.Read(ref _dropped);
+        if (dropped == _droppedAtNotice || now < _nextNoticeAt)
         {
             return;
         }
 
+        var count = dropped - _droppedAtNotice;
+        _droppedAtNotice = dropped;
+        _nextNoticeAt = now + (long)(NoticeInterval.TotalSeconds * Stopwatch.Frequency);
+        StderrSelfLog.Post(
+            $"Observability: {count.ToString(CultureInfo.InvariantCulture)} log line(s) dropped: stdout is not taking them as fast as they come " +
+            $"and the {(_maxChunks * ChunkSize).ToString(CultureInfo.InvariantCulture)}-byte buffer (Observability:Logging:StdoutBufferBytes) was full; " +
+            $"{dropped.ToString(CultureInfo.InvariantCulture)} in all, counted in log_lines_dropped_total.");
+    }
+
+    /// <summary>The background writer: takes full chunks first, then the active one once its batch is old enough.</summary>
+    private void WriteChunks()
+    {
+        long batchStarted = 0;
+        while (true)
+        {
+            _wake.Reset();
+            Chunk chunk;
+            TimeSpan wait;
+            lock (_append)
+            {
+                _state = WriterState.Running;
+                var now = Stopwatch.GetTimestamp();
+                NoticeDrops(now);
+                if (!_full.TryDequeue(out chunk) && _count > 0)
+                {
+                    batchStarted = batchStarted == 0 ? now : batchStarted;
+                    if (_closed || Stopwatch.GetElapsedTime(batchStarted, now) >= FlushInterval)
+                    {
+                        chunk = new Chunk(_active, _count);
+                        _active = RentChunk();
+                        _count = 0;
+                        batchStarted = 0;
+                    }
+                }
+
+                if (chunk.Buffer is not null)
+                {
+                    wait = TimeSpan.Zero;
+                }
+                else if (_count > 0)
+                {
+                    wait = FlushInterval - Stopwatch.GetElapsedTime(batchStarted, now);
+                    _state = WriterState.Batching;
+                }
+                else if (_closed)
+                {
+                    break;
+                }
+                else
+                {
+                    // Idle; drops not yet told of are told once their notice is due.
+                    wait = Volatile.Read(ref _dropped) == _droppedAtNotice ? Timeout.InfiniteTimeSpan : Stopwatch.GetElapsedTime(now, _nextNoticeAt);
+                    _state = WriterState.Idle;
+                }
+            }
+
+            if (chunk.Buffer is null)
+            {
+                _wake.Wait(wait);
+                continue;
+            }
+
+            Write(chunk.Buffer.AsSpan(0, chunk.Count));
+            Interlocked.Increment(ref _writes);
+            lock (_append)
+            {
+                _free.Push(chunk.Buffer);
+            }
+        }
+
+        FlushStream();
+        _drained.Set();
+    }
+
+    /// <summary>A free chunk, or a new one (the capacity was checked by the caller). Under <see cref="_append"/>.</summary>
+    private byte[] RentChunk()
+    {
+        if (_free.TryPop(out var chunk))
+        {
+            return chunk;
+        }
+
+        _chunks++;
+        return new byte[ChunkSize];
+    }
+
+    /// <summary>A line longer than a chunk goes out in chunk-sized writes (one large write raised p99).</summary>
+    private void WriteInChunks(ReadOnlySpan<byte> line)
+    {
+        for (var offset = 0; offset < line.Length; offset += ChunkSize)
+        {
+            Write(line.Slice(offset, Math.Min(ChunkSize, line.Length - offset)));
+        }
+    }
+
+    private void Write(ReadOnlySpan<byte> bytes)
+    {
         try
         {
             _stream.Write(bytes);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or NotSupportedException or UnauthorizedAccessException)
         {
-            // stdout closed, full or gone: nothing to write to. Say so once on stderr and keep serving; the lines are
-            // dropped. A request must never fail because its log line could not be written.
+            // stdout closed, full or gone: nothing to write to. Say so once and keep serving; the lines are dropped and
+            // counted. A request must never fail because its log line could not be written.
+            Interlocked.Add(ref _dropped, bytes.Count((byte)'\n'));
             if (!_failureReported)
             {
                 _failureReported = true;
-                StderrSelfLog.Write($"- Writing the log to stdout failed; lines are being dropped. {ex.Message}");
+                StderrSelfLog.Post($"Observability: writing the log to stdout failed; lines are being dropped (counted in log_lines_dropped_total). {ex.Message}");
             }
         }
     }
+
+    private void FlushStream()
+    {
+        try
+        {
+            _stream.Flush();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or NotSupportedException)
+        {
+            // Nothing left to tell it to.
+        }
+    }
+
+    private readonly record struct Chunk(byte[] Buffer, int Count);
 }

@@ -12,5 +12,5 @@ internal sealed class LogOutput(Stream stream, bool flushEachLine = false)
     /// <summary>Write every line out at once instead of buffering it up to <see cref="LogLineSink.FlushInterval"/>.</summary>
     public bool FlushEachLine { get; } = flushEachLine;
 
-    public static LogOutput Stdout() => new(Console.OpenStandardOutput());
+    public static LogOutput Stdout() => new(FileDescriptorStream.Open(1, Console.OpenStandardOutput));
 }

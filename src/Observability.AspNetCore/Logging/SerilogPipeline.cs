@@ -1,5 +1,7 @@
 using Microsoft.AspNetCore.Http;
+using System.Diagnostics;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore.Hosting;
 using Observability.AspNetCore.Pipeline;
@@ -8,7 +10,6 @@ using Serilog.Core;
 using Serilog.Events;
 using Serilog.Formatting;
 using Serilog.Formatting.Compact;
-using Serilog.Formatting.Display;
 
 namespace Observability.AspNetCore.Logging;
 
@@ -20,12 +21,16 @@ namespace Observability.AspNetCore.Logging;
 /// </summary>
 internal sealed class SerilogPipeline : IDisposable
 {
+    /// <summary>The least time stdout gets at shutdown, even when draining the requests took the whole timeout.</summary>
+    private static readonly TimeSpan MinFinalFlush = TimeSpan.FromMilliseconds(100);
+
+    private readonly TimeSpan _shutdownTimeout;
+    private long _stoppingAt;
+
     private const string SerilogSectionName = "Serilog";
 
     /// <summary>Keys of the <c>Serilog</c> section that change only which events are written, never what a line holds.</summary>
     private static readonly HashSet<string> LevelOnlyKeys = new(StringComparer.OrdinalIgnoreCase) { "MinimumLevel", "LevelSwitches", "Using" };
-
-    private const string TextTemplate = "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Message:lj} {RequestId}{NewLine}{Exception}";
 
     public SerilogPipeline(
         IOptions<ObservabilityOptions> options,
@@ -33,8 +38,10 @@ internal sealed class SerilogPipeline : IDisposable
         ServiceIdentity identity,
         IHttpContextAccessor accessor,
         LogOutput output,
-        IEnumerable<ILogEventSink> extraSinks)
+        IEnumerable<ILogEventSink> extraSinks,
+        IOptions<HostOptions> hostOptions)
     {
+        _shutdownTimeout = hostOptions.Value.ShutdownTimeout;
         StderrSelfLog.Enable();
         var o = options.Value;
         var enricher = new ObservabilityEnricher(
@@ -45,9 +52,10 @@ internal sealed class SerilogPipeline : IDisposable
             new LogEventProperty(LogPropertyNames.Environment, new ScalarValue(identity.Environment)),
             new SensitiveDataRedactor((IEnumerable<string>?)o.Logging.SensitiveQueryKeys ?? LoggingOptions.DefaultSensitiveQueryKeys));
         ITextFormatter formatter = o.Logging.Format == LogFormat.Text
-            ? new MessageTemplateTextFormatter(TextTemplate)
+            ? new TextLineFormatter()
             : new CompactJsonFormatter();
-        var stdout = new LogLineSink(output, formatter);
+        var stdout = new LogLineSink(output, formatter, o.Logging.StdoutBufferBytes);
+        Stdout = stdout;
         var sinks = extraSinks.ToArray();
         DirectLines = o.Logging.Format == LogFormat.Json && sinks.Length == 0 && SetsLevelsOnly(configuration.GetSection(SerilogSectionName))
             ? stdout
@@ -68,6 +76,9 @@ internal sealed class SerilogPipeline : IDisposable
 
     public Logger Logger { get; }
 
+    /// <summary>The stdout sink, for its dropped-line count.</summary>
+    public LogLineSink Stdout { get; }
+
     /// <summary>
     /// The stdout sink, when it is the only thing an event reaches besides the level check: JSON format, no extra
     /// sink registered, and a <c>Serilog</c> section that sets levels only (no sinks, enrichers, filters or
@@ -76,7 +87,29 @@ internal sealed class SerilogPipeline : IDisposable
     /// </summary>
     public LogLineSink? DirectLines { get; }
 
-    public void Dispose() => Logger.Dispose();
+    /// <summary>Marks the start of shutdown: from here the stdout sink has <see cref="HostOptions.ShutdownTimeout"/> to write out.</summary>
+    public void OnStopping() => Interlocked.CompareExchange(ref _stoppingAt, Stopwatch.GetTimestamp(), 0);
+
+    public void Dispose()
+    {
+        // stdout first, within what is left of the shutdown timeout (all of it when the host never stopped), so a stdout
+        // that is not read cannot hold the process past it.
+        var stoppingAt = Interlocked.Read(ref _stoppingAt);
+        var left = stoppingAt == 0 ? _shutdownTimeout : _shutdownTimeout - Stopwatch.GetElapsedTime(stoppingAt);
+        Stdout.Close(left > MinFinalFlush ? left : MinFinalFlush);
+
+        try
+        {
+            // Disposes the other sinks; one that throws (a file sink on a full disk flushing its buffer) must not turn a
+            // clean shutdown into a crash.
+            Logger.Dispose();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            StderrSelfLog.Post($"Observability: a log sink failed while shutting down; its last events may be lost. {ex.GetType().Name}: {ex.Message}");
+            StderrSelfLog.WaitUntilWritten(TimeSpan.FromMilliseconds(200));
+        }
+    }
 
     private static bool SetsLevelsOnly(IConfigurationSection section)
     {

@@ -1,15 +1,29 @@
+using System.Collections.Concurrent;
+using System.Text;
+
 namespace Observability.AspNetCore.Logging;
 
 /// <summary>
-/// Serilog's SelfLog (a sink that cannot write, a bad sink configuration) goes to stderr, each distinct failure once:
-/// a file sink on a full or unwritable disk would otherwise repeat the same line for every event.
+/// The library's own notices on stderr: Serilog's SelfLog (a sink that cannot write, a bad sink configuration) and the
+/// stdout sink's reports. Each distinct SelfLog failure is written once (a file sink on a full disk would otherwise
+/// repeat its line for every event).
+/// <para>
+/// Notices are queued and written by one background thread, never by the thread that has something to say: stderr is
+/// often the same pipe as a stdout nobody reads, and a request thread must never wait on it. At most
+/// <see cref="MaxQueued"/> notices wait; further ones are dropped until the queue drains.
+/// </para>
 /// </summary>
 internal static class StderrSelfLog
 {
     private const int MaxDistinctMessages = 64;
+    private const int MaxQueued = 64;
     private static readonly HashSet<string> Seen = new(StringComparer.Ordinal);
     private static readonly Lock Sync = new();
+    private static readonly ConcurrentQueue<string> Queue = new();
+    private static readonly SemaphoreSlim Pending = new(0);
+    private static int _queued;
     private static int _enabled;
+    private static int _writerStarted;
 
     public static void Enable()
     {
@@ -19,6 +33,7 @@ internal static class StderrSelfLog
         }
     }
 
+    /// <summary>A Serilog SelfLog message: written once per distinct text.</summary>
     internal static void Write(string message)
     {
         // SelfLog prefixes each message with a timestamp; the rest says what failed.
@@ -33,11 +48,63 @@ internal static class StderrSelfLog
 
             if (Seen.Count > MaxDistinctMessages)
             {
-                Console.Error.WriteLine("Observability: further Serilog self-log messages are suppressed.");
+                Post("Observability: further Serilog self-log messages are suppressed.");
                 return;
             }
         }
 
-        Console.Error.WriteLine($"Observability: Serilog: {key}");
+        Post($"Observability: Serilog: {key}");
+    }
+
+    /// <summary>Queues one line for stderr; never blocks.</summary>
+    internal static void Post(string line)
+    {
+        if (Interlocked.Increment(ref _queued) > MaxQueued)
+        {
+            Interlocked.Decrement(ref _queued);
+            return;
+        }
+
+        Queue.Enqueue(line);
+        if (Interlocked.Exchange(ref _writerStarted, 1) == 0)
+        {
+            new Thread(WriteQueued) { IsBackground = true, Name = "Observability stderr" }.Start();
+        }
+
+        Pending.Release();
+    }
+
+    /// <summary>Waits, at most <paramref name="timeout"/>, until every queued line has been written: before the process exits.</summary>
+    internal static void WaitUntilWritten(TimeSpan timeout)
+    {
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (Volatile.Read(ref _queued) > 0 && Environment.TickCount64 < deadline)
+        {
+            Thread.Sleep(5);
+        }
+    }
+
+    private static void WriteQueued()
+    {
+        var stderr = new StreamWriter(FileDescriptorStream.Open(2, Console.OpenStandardError), new UTF8Encoding(false)) { AutoFlush = true };
+        while (true)
+        {
+            Pending.Wait();
+            if (!Queue.TryDequeue(out var line))
+            {
+                continue;
+            }
+
+            try
+            {
+                stderr.WriteLine(line);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException)
+            {
+                // stderr is gone too: nothing left to tell.
+            }
+
+            Interlocked.Decrement(ref _queued);
+        }
     }
 }

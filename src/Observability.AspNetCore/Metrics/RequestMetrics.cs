@@ -6,6 +6,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore.Hosting;
+using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics.Bridge;
 using Observability.AspNetCore.Metrics.Runtime;
 using Prometheus;
@@ -28,7 +29,7 @@ internal sealed class RequestMetrics : IDisposable
     /// <summary>Every request series created so far (a series may appear twice after a race; counting is idempotent).</summary>
     private readonly ConcurrentQueue<RequestSeries> _series = new();
 
-    public RequestMetrics(IOptions<ObservabilityOptions> options, ServiceIdentity identity, IMeterFactory meterFactory)
+    public RequestMetrics(IOptions<ObservabilityOptions> options, ServiceIdentity identity, IMeterFactory meterFactory, SerilogPipeline logging)
     {
         var o = options.Value.Metrics;
         Prefix = NormalizePrefix(o.Prefix);
@@ -72,6 +73,7 @@ internal sealed class RequestMetrics : IDisposable
         Registry.AddBeforeCollectCallback(SyncRequestCounts);
 
         RuntimeMetrics.Register(Registry, Prefix, identity.Name, identity.Version, identity.Environment);
+        LogOutputMetrics.Register(Registry, factory, Prefix, logging.Stdout);
 
         // One bridge per registry (two would count every measurement twice), scoped to this host's meter factory so two
         // hosts in one process never export each other's instruments.

@@ -25,12 +25,13 @@ public sealed class SampleApiProcess : IAsyncDisposable
 
     /// <summary>Starts the sample and returns once it answers HTTP.</summary>
     /// <param name="environment">Extra variables (configuration as a deployment sets it); they win over the defaults here.</param>
-    public static async Task<SampleApiProcess> StartAsync(IReadOnlyDictionary<string, string?>? environment = null)
+    /// <param name="stdoutPath">Where the app's stdout goes instead of the captured pipe (see <see cref="AppProcess.StartAsync"/>).</param>
+    public static async Task<SampleApiProcess> StartAsync(IReadOnlyDictionary<string, string?>? environment = null, string? stdoutPath = null)
     {
         var directory = TempDirectory.Create("obs-sample");
         try
         {
-            var app = await AppProcess.StartAsync(AppProcess.SampleApiDllPath(), Environment(directory, environment));
+            var app = await AppProcess.StartAsync(AppProcess.SampleApiDllPath(), Environment(directory, environment), stdoutPath: stdoutPath);
             return new SampleApiProcess(app, directory);
         }
         catch

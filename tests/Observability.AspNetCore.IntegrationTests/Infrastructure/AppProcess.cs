@@ -80,13 +80,16 @@ public sealed class AppProcess : IAsyncDisposable
     /// <param name="readinessPath">Polled until it answers with any HTTP status (even 404/503 means Kestrel is up).</param>
     /// <param name="readyTimeout">How long to wait for readiness; 30 s by default.</param>
     /// <param name="cancellationToken">Aborts the start (the process is killed).</param>
+    /// <param name="stdoutPath">A file (e.g. a FIFO) the app's stdout goes to instead of this object; the app's stdout
+    /// is opened by a shell that then becomes the app, as a container runtime would hand it a pipe.</param>
     public static async Task<AppProcess> StartAsync(
         string dllPath,
         IDictionary<string, string?>? environment = null,
         string? urls = null,
         string readinessPath = "/",
         TimeSpan? readyTimeout = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        string? stdoutPath = null)
     {
         if (!File.Exists(dllPath))
         {
@@ -113,8 +116,8 @@ public sealed class AppProcess : IAsyncDisposable
         }
 
         var startInfo = ProcessRunner.CreateStartInfo(
-            LocateDotnetHost(),
-            [dllPath, "--urls", urls],
+            stdoutPath is null ? LocateDotnetHost() : "/bin/sh",
+            stdoutPath is null ? [dllPath, "--urls", urls] : ["-c", "exec \"$@\" > \"$0\"", stdoutPath, LocateDotnetHost(), dllPath, "--urls", urls],
             // Content root = current directory for WebApplication: run from the dll's folder so appsettings*.json are found.
             workingDirectory: Path.GetDirectoryName(Path.GetFullPath(dllPath)),
             environment: variables);

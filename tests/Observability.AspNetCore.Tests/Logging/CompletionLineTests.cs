@@ -132,7 +132,7 @@ public sealed class CompletionLineTests
         var e = await SendAsync(app, "/echo/" + longSegment, "long-1");
 
         Assert.Equal(80_001 + "/echo/".Length, e.Str("RequestPath")!.Length);
-        Assert.True(app.Output.Length > LogLineSink.BufferSize);
+        Assert.True(app.Output.Length > LogLineSink.ChunkSize);
     }
 
     [Fact]
