@@ -41,6 +41,9 @@ public sealed class ObservabilityOptions
 
     /// <summary>Health endpoints settings (<c>Observability:Health</c>).</summary>
     public HealthOptions Health { get; } = new();
+
+    /// <summary>Background jobs and workers (<c>Observability:Jobs</c>).</summary>
+    public JobOptions Jobs { get; } = new();
 }
 
 /// <summary>Request ID settings, bound from <c>Observability:RequestId</c>.</summary>

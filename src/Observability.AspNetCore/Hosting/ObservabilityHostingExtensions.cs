@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore;
 using Observability.AspNetCore.Health;
+using Observability.AspNetCore.Jobs;
 using Observability.AspNetCore.Hosting;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics;
@@ -60,6 +61,7 @@ public static class ObservabilityHostingExtensions
         services.TryAddSingleton<SlowRequestMonitor>();
         services.AddHostedService(static sp => sp.GetRequiredService<SlowRequestMonitor>());
         SlowQueryRegistration.Add(services);
+        JobRegistration.Add(services);
 
         services.PostConfigure<ProblemDetailsOptions>(ProblemDetailsRequestId.Chain);
         services.TryAddTransient<RequestIdPropagationHandler>();

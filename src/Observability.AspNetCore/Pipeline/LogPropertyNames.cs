@@ -19,4 +19,6 @@ internal static class LogPropertyNames
     public const string Environment = "Environment";
     public const string EventId = "EventId";
     public const string SourceContext = "SourceContext";
+    public const string JobName = "JobName";
+    public const string JobRunId = "JobRunId";
 }
