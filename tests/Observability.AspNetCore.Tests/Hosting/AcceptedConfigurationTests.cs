@@ -111,4 +111,96 @@ public sealed class AcceptedConfigurationTests
     {
         AssertStartupError(BuildAndStart(new Dictionary<string, string?> { [key] = value }), key, value);
     }
+
+    [Theory]
+    [InlineData("Observability:Health:Path", "/", "/")]
+    [InlineData("Observability:Health:Path", "/", "/live")]
+    [InlineData("Observability:Health:Path", "/health", "/health/ready")]
+    [InlineData("Observability:Health:Path", "/status", "/STATUS/detailed")]
+    [InlineData("Observability:Metrics:Path", "/metrics", "/metrics")]
+    [InlineData("Observability:Metrics:Path", "/stats/", "/stats")]
+    public void Library_path_that_an_app_endpoint_uses_stops_startup_naming_the_key_the_value_and_the_endpoint(string key, string value, string appRoute)
+    {
+        var ex = BuildAndStart(new Dictionary<string, string?> { [key] = value }, a => a.MapGet(appRoute, () => "app"));
+
+        AssertStartupError(ex, key, value);
+        Assert.Contains(appRoute, ex!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Collision_with_an_endpoint_that_answers_every_method_stops_startup()
+    {
+        var ex = BuildAndStart(new Dictionary<string, string?>(), a => a.Map("/metrics", (HttpContext _) => Task.CompletedTask));
+
+        AssertStartupError(ex, "Observability:Metrics:Path", "/metrics");
+    }
+
+    [Fact]
+    public async Task Root_health_path_serves_its_endpoints_when_no_app_endpoint_uses_them()
+    {
+        await using var app = await TestApp.StartAsync(a => a.MapGet("/api/items", () => "items"), new Dictionary<string, string?> { ["Observability:Health:Path"] = "/" });
+
+        Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/api/items")).StatusCode);
+    }
+
+    [Fact]
+    public async Task App_endpoint_on_the_metrics_path_for_another_method_or_below_it_is_no_collision()
+    {
+        await using var app = await TestApp.StartAsync(a =>
+        {
+            a.MapPost("/metrics", () => "posted");
+            a.MapGet("/metrics/{name}", (string name) => name);
+            a.MapGet("/{**slug}", (string slug) => slug);
+        });
+
+        var metrics = await app.Client.GetAsync("/metrics");
+        var posted = await app.Client.PostAsync("/metrics", null);
+
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+        Assert.Contains("http_requests_total", await metrics.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal("posted", await posted.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public void Slow_request_route_that_matches_no_endpoint_stops_startup()
+    {
+        var ex = BuildAndStart(
+            new Dictionary<string, string?>
+            {
+                ["Observability:SlowRequests:Routes:0:Route"] = "/api/items/{id:int}",
+                ["Observability:SlowRequests:Routes:0:ThresholdMs"] = "200",
+                ["Observability:SlowRequests:Routes:1:Route"] = "/api/itemz",
+                ["Observability:SlowRequests:Routes:1:ThresholdMs"] = "200",
+            },
+            a =>
+            {
+                a.MapGet("/api/items/{id:int}", (int id) => id);
+                a.MapGet("/api/items", () => "items");
+            });
+
+        AssertStartupError(ex, "Observability:SlowRequests:Routes:1:Route", "/api/itemz");
+        Assert.DoesNotContain("Routes:0", ex!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Slow_request_route_that_differs_from_a_template_only_in_case_or_slash_names_the_template()
+    {
+        var ex = BuildAndStart(
+            new Dictionary<string, string?> { ["Observability:SlowRequests:Routes:0:Route"] = "/API/Items", ["Observability:SlowRequests:Routes:0:ThresholdMs"] = "200" },
+            a => a.MapGet("api/items", () => "items"));
+
+        AssertStartupError(ex, "Observability:SlowRequests:Routes:0:Route", "/API/Items");
+        Assert.Contains("'api/items'", ex!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Slow_request_route_that_matches_an_endpoint_starts()
+    {
+        await using var app = await TestApp.StartAsync(
+            a => a.MapGet("/api/items/{id:int}", (int id) => id),
+            new Dictionary<string, string?> { ["Observability:SlowRequests:Routes:0:Route"] = "/api/items/{id:int}", ["Observability:SlowRequests:Routes:0:ThresholdMs"] = "200" });
+
+        Assert.Equal(HttpStatusCode.OK, (await app.Client.GetAsync("/api/items/7")).StatusCode);
+    }
 }
