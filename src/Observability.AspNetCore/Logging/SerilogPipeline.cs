@@ -53,17 +53,9 @@ internal sealed class SerilogPipeline : IDisposable
             ? stdout
             : null;
 
-        try
-        {
-            Logger = Configure(enricher, stdout, sinks).ReadFrom.Configuration(configuration).CreateLogger();
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // A broken "Serilog" section (an unknown sink, a bad argument) must not take the service down: keep logging
-            // to stdout with the defaults, and say once on stderr what was wrong.
-            StderrSelfLog.Write($"- The 'Serilog' configuration section could not be applied; logging to stdout with the defaults. {ex.GetType().Name}: {ex.Message}");
-            Logger = Configure(enricher, stdout, sinks).CreateLogger();
-        }
+        // A section that cannot be applied stops startup, naming the key and the value, as Observability:* keys do:
+        // keeping the defaults would silently drop every configured file sink.
+        Logger = SerilogSectionCheck.Apply(Configure(enricher, stdout, sinks), configuration, configuration.GetSection(SerilogSectionName)).CreateLogger();
     }
 
     public Logger Logger { get; }

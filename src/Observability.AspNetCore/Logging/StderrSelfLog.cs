@@ -19,8 +19,13 @@ internal static class StderrSelfLog
         }
     }
 
+    /// <summary>Set while this flow applies a <c>Serilog</c> section, so its own configuration messages are seen whatever other hosts do.</summary>
+    internal static readonly AsyncLocal<List<string>?> Captured = new();
+
     internal static void Write(string message)
     {
+        Captured.Value?.Add(message);
+
         // SelfLog prefixes each message with a timestamp; the rest says what failed.
         var space = message.IndexOf(' ', StringComparison.Ordinal);
         var key = space > 0 ? message[(space + 1)..] : message;
