@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore.Logging;
 
@@ -8,7 +9,7 @@ namespace Observability.AspNetCore;
 /// <c>[OptionsValidator]</c> names neither the configuration key nor the bad value, and both are what an operator
 /// needs to fix a deployment.
 /// </summary>
-internal sealed class ObservabilityOptionsValidator : IValidateOptions<ObservabilityOptions>
+internal sealed class ObservabilityOptionsValidator(IConfiguration configuration) : IValidateOptions<ObservabilityOptions>
 {
     private const int MaxStdoutBufferBytes = 1024 * 1024 * 1024;
 
@@ -30,6 +31,12 @@ internal sealed class ObservabilityOptionsValidator : IValidateOptions<Observabi
         {
             failures.AddError($"Observability:RequestId:Header must be a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~); was '{options.RequestId.Header}'.");
         }
+        else if (HeaderNames.IsReserved(options.RequestId.Header))
+        {
+            failures.AddError($"Observability:RequestId:Header must not be a header HTTP, the server or browsers give a meaning to (Content-*, Accept*, If-*, hop-by-hop headers such as Connection or Transfer-Encoding, Host, Date, Set-Cookie, Location, X-Forwarded-*, X-Response-Time, ...); was '{options.RequestId.Header}'.");
+        }
+
+        ConfiguredEnumNames.Validate(configuration, failures);
 
         var logging = options.Logging;
         if (!Enum.IsDefined(logging.Format))
@@ -124,7 +131,10 @@ internal sealed class ObservabilityOptionsValidator : IValidateOptions<Observabi
 
     private static void ValidateMetrics(MetricsOptions metrics, ValidateOptionsResultBuilder failures)
     {
-        ValidatePath("Observability:Metrics:Path", metrics.Path, failures);
+        if (!LiteralPath.IsValid(metrics.Path))
+        {
+            failures.AddError($"Observability:Metrics:Path {LiteralPath.Rule}; was '{metrics.Path}'.");
+        }
 
         if (!string.IsNullOrEmpty(metrics.Prefix) && !IsMetricNamePrefix(metrics.Prefix))
         {

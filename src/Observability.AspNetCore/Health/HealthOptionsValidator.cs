@@ -47,9 +47,9 @@ internal sealed class HealthOptionsValidator(IConfiguration configuration, IOpti
     private static void ValidatePath(HealthOptions health, MetricsOptions metrics, ValidateOptionsResultBuilder failures)
     {
         var path = health.Path;
-        if (string.IsNullOrEmpty(path) || path[0] != '/' || path.Any(static c => char.IsWhiteSpace(c) || c is '?' or '#' or '{' or '}'))
+        if (!LiteralPath.IsValid(path))
         {
-            failures.AddError($"{Section}:Path must start with '/' and contain no white space, '?', '#', '{{' or '}}'; was '{path}'.");
+            failures.AddError($"{Section}:Path {LiteralPath.Rule}; was '{path}'.");
             return;
         }
 

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -51,6 +52,7 @@ public static class ObservabilityHostingExtensions
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, ObservabilityOptionsValidator>());
         services.AddHttpContextAccessor();
+        services.AddTransient<IStartupFilter, EndpointConfigurationCheck>();
 
         AddLogging(builder);
         services.TryAddSingleton<ServiceIdentity>();

@@ -61,16 +61,17 @@ internal sealed class SerilogPipeline : IDisposable
             ? stdout
             : null;
 
+        // A section that cannot be applied stops startup, naming the key and the value, as Observability:* keys do:
+        // keeping the defaults would silently drop every configured file sink.
         try
         {
-            Logger = Configure(enricher, stdout, sinks).ReadFrom.Configuration(configuration).CreateLogger();
+            Logger = SerilogSectionCheck.Apply(Configure(enricher, stdout, sinks), configuration, configuration.GetSection(SerilogSectionName)).CreateLogger();
         }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
+        catch
         {
-            // A broken "Serilog" section (an unknown sink, a bad argument) must not take the service down: keep logging
-            // to stdout with the defaults, and say once on stderr what was wrong.
-            StderrSelfLog.Write($"- The 'Serilog' configuration section could not be applied; logging to stdout with the defaults. {ex.GetType().Name}: {ex.Message}");
-            Logger = Configure(enricher, stdout, sinks).CreateLogger();
+            // Startup stops here; the stdout writer's thread must not outlive the failed host.
+            stdout.Close(TimeSpan.Zero);
+            throw;
         }
     }
 

@@ -33,9 +33,14 @@ internal static class StderrSelfLog
         }
     }
 
+    /// <summary>Set while this flow applies a <c>Serilog</c> section, so its own configuration messages are seen whatever other hosts do.</summary>
+    internal static readonly AsyncLocal<List<string>?> Captured = new();
+
     /// <summary>A Serilog SelfLog message: written once per distinct text.</summary>
     internal static void Write(string message)
     {
+        Captured.Value?.Add(message);
+
         // SelfLog prefixes each message with a timestamp; the rest says what failed.
         var space = message.IndexOf(' ', StringComparison.Ordinal);
         var key = space > 0 ? message[(space + 1)..] : message;

@@ -12,6 +12,11 @@ public sealed class StartupMisconfigurationTests
     [Theory]
     [InlineData("Observability__Metrics__Path", "metrics", "Observability:Metrics:Path")]
     [InlineData("Observability__RequestId__Header", "bad header", "Observability:RequestId:Header")]
+    [InlineData("Observability__RequestId__Header", "Content-Length", "Observability:RequestId:Header")]
+    [InlineData("Observability__Health__Detailed__Access", "1", "Observability:Health:Detailed:Access")]
+    [InlineData("Observability__Health__Path", "/", "Observability:Health:Path")]
+    [InlineData("Observability__SlowRequests__Routes__0__Route", "/api/itemz", "Observability:SlowRequests:Routes:0:Route")]
+    [InlineData("Serilog__MinimumLevel__Default", "INFO", "Serilog:MinimumLevel:Default")]
     public async Task Bad_setting_from_the_environment_stops_the_process_at_startup_naming_the_key_and_the_value(
         string variable, string badValue, string key)
     {

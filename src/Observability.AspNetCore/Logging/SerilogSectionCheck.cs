@@ -1,0 +1,170 @@
+using Microsoft.Extensions.Configuration;
+using Serilog;
+using Serilog.Events;
+
+namespace Observability.AspNetCore.Logging;
+
+/// <summary>
+/// Applies the <c>Serilog</c> section and says which key and value could not be applied: an invalid level, a sink or
+/// enricher name no loaded assembly provides (Serilog only mentions it on SelfLog and drops it), an assembly that
+/// does not load, an argument that does not convert. Run once at startup; a sink that fails later never stops the app.
+/// </summary>
+internal static class SerilogSectionCheck
+{
+    private const string MethodNotFound = "Unable to find a method called ";
+    private static readonly string LevelNames = string.Join(", ", Enum.GetNames<LogEventLevel>());
+
+    public static LoggerConfiguration Apply(LoggerConfiguration logger, IConfiguration configuration, IConfigurationSection section)
+    {
+        var errors = new List<string>();
+        CheckLevels(section, errors);
+        if (errors.Count > 0)
+        {
+            throw Failure(errors);
+        }
+
+        var captured = new List<string>();
+        StderrSelfLog.Captured.Value = captured;
+        try
+        {
+            logger.ReadFrom.Configuration(configuration);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            errors.Add(Explain(section, ex));
+        }
+        finally
+        {
+            StderrSelfLog.Captured.Value = null;
+        }
+
+        foreach (var message in captured)
+        {
+            if (MissingMethod(section, message) is { } error)
+            {
+                errors.Add(error);
+            }
+        }
+
+        return errors.Count > 0 ? throw Failure(errors) : logger;
+    }
+
+    private static InvalidOperationException Failure(List<string> errors) =>
+        new($"The 'Serilog' configuration section cannot be applied: {string.Join(Environment.NewLine, errors)}");
+
+    /// <summary>Level names only: Serilog would also take "3" for Warning, the silent surprise the Observability enums reject too.</summary>
+    private static void CheckLevels(IConfigurationSection section, List<string> errors)
+    {
+        var minimum = section.GetSection("MinimumLevel");
+        CheckLevel(minimum, errors);
+        CheckLevel(minimum.GetSection("Default"), errors);
+        foreach (var child in minimum.GetSection("Override").GetChildren())
+        {
+            CheckLevel(child, errors);
+        }
+
+        foreach (var child in section.GetSection("LevelSwitches").GetChildren())
+        {
+            CheckLevel(child, errors);
+        }
+
+        CheckArgumentLevels(section, errors);
+    }
+
+    private static void CheckArgumentLevels(IConfigurationSection section, List<string> errors)
+    {
+        foreach (var child in section.GetChildren())
+        {
+            if (child.Value is not null)
+            {
+                if (child.Key.Equals("restrictedToMinimumLevel", StringComparison.OrdinalIgnoreCase))
+                {
+                    CheckLevel(child, errors);
+                }
+            }
+            else
+            {
+                CheckArgumentLevels(child, errors);
+            }
+        }
+    }
+
+    private static void CheckLevel(IConfigurationSection level, List<string> errors)
+    {
+        // "$name" refers to a level switch, which Serilog resolves itself.
+        if (level.Value is not { } value || value.StartsWith('$'))
+        {
+            return;
+        }
+
+        foreach (var name in Enum.GetNames<LogEventLevel>())
+        {
+            if (string.Equals(name, value.Trim(), StringComparison.OrdinalIgnoreCase))
+            {
+                return;
+            }
+        }
+
+        errors.Add($"{level.Path} must be one of {LevelNames}; was '{value}'.");
+    }
+
+    /// <summary>Serilog's messages name the value but not the key: find the keys whose value the message quotes.</summary>
+    private static string Explain(IConfigurationSection section, Exception ex)
+    {
+        var keys = new List<string>();
+        foreach (var (path, value) in Leaves(section))
+        {
+            if (value.Length > 1 && ex.Message.Contains(value, StringComparison.Ordinal))
+            {
+                keys.Add($"{path} ('{value}')");
+            }
+        }
+
+        var what = keys.Count > 0 ? string.Join(", ", keys) : section.Path;
+        return $"{what} could not be applied: {ex.GetType().Name}: {ex.Message}";
+    }
+
+    private static string? MissingMethod(IConfigurationSection section, string message)
+    {
+        var start = message.IndexOf(MethodNotFound, StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return null;
+        }
+
+        var rest = message[(start + MethodNotFound.Length)..];
+        var end = rest.IndexOfAny([' ', '.', '\r', '\n']);
+        var name = end < 0 ? rest : rest[..end];
+        var reason = rest.Split('\n')[0];
+        var candidates = reason.IndexOf(". Candidate", StringComparison.Ordinal);
+        reason = (candidates >= 0 ? reason[..candidates] : reason).TrimEnd('\r', '.', ' ');
+        var keys = new List<string>();
+        foreach (var (path, value) in Leaves(section))
+        {
+            var isName = path.EndsWith(":Name", StringComparison.OrdinalIgnoreCase) || !path.Contains(":Args:", StringComparison.OrdinalIgnoreCase);
+            if (isName && string.Equals(value, name, StringComparison.Ordinal))
+            {
+                keys.Add(path);
+            }
+        }
+
+        var key = keys.Count > 0 ? string.Join(", ", keys) : section.Path;
+        return $"{key} is '{name}', but Serilog found no method {reason} (install the sink's package and list its assembly in Serilog:Using, and check the argument names).";
+    }
+
+    private static IEnumerable<(string Path, string Value)> Leaves(IConfigurationSection section)
+    {
+        foreach (var child in section.GetChildren())
+        {
+            if (child.Value is { } value)
+            {
+                yield return (child.Path, value);
+            }
+
+            foreach (var leaf in Leaves(child))
+            {
+                yield return leaf;
+            }
+        }
+    }
+}
