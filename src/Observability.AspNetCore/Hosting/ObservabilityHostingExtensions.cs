@@ -73,13 +73,21 @@ public static class ObservabilityHostingExtensions
 
     private static void AddLogging(IHostApplicationBuilder builder)
     {
-        // Serilog is the only provider: no Console provider printing plain text beside the JSON, and one place for
-        // levels (the "Serilog" section), so the "Logging" section's filter rules are cleared.
+        // Serilog replaces the providers registered so far: no Console provider printing plain text beside the JSON,
+        // and one place for its levels (the "Serilog" section), so the rules that would filter it are removed. A
+        // provider added later (Sentry's) stays, with the rules aimed at it alone, so it filters as its own docs say.
         builder.Logging.ClearProviders();
         builder.Logging.Configure(static o => o.ActivityTrackingOptions = ActivityTrackingOptions.None);
         builder.Services.PostConfigure<LoggerFilterOptions>(static o =>
         {
-            o.Rules.Clear();
+            for (var i = o.Rules.Count - 1; i >= 0; i--)
+            {
+                if (AppliesToSerilog(o.Rules[i]))
+                {
+                    o.Rules.RemoveAt(i);
+                }
+            }
+
             o.MinLevel = LogLevel.Trace;
         });
 
@@ -92,4 +100,10 @@ public static class ObservabilityHostingExtensions
         // request that a provider does not. The pipeline owns the logger and disposes (flushes) it on shutdown.
         builder.Services.AddSingleton<ILoggerProvider>(static sp => new SerilogLoggerProvider(sp.GetRequiredService<SerilogPipeline>().Logger, dispose: false));
     }
+
+    /// <summary>A rule for every provider, or one naming Serilog's by type name or alias, as the logger factory matches them.</summary>
+    private static bool AppliesToSerilog(LoggerFilterRule rule) =>
+        rule.ProviderName is not { } name
+        || string.Equals(name, typeof(SerilogLoggerProvider).FullName, StringComparison.OrdinalIgnoreCase)
+        || string.Equals(name, "Serilog", StringComparison.OrdinalIgnoreCase);
 }

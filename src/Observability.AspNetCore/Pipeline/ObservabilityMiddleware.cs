@@ -131,6 +131,7 @@ internal sealed class ObservabilityMiddleware
             catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
             {
                 failure = ex;
+                HandledExceptions.Report(context, ex);
                 if (!context.Response.HasStarted)
                 {
                     await WriteProblemResponseAsync(context, scope, StatusCodes.Status500InternalServerError);
