@@ -213,9 +213,10 @@ internal sealed class ObservabilityMiddleware
             _queries.CompleteRequest(db, endpoint);
         }
 
-        LogEventLevel? level = failure is not null || (statusCode >= 500 && !aborted)
-            ? LogEventLevel.Error
-            : endpoint.IsOwnEndpoint ? _completion.OwnEndpointsLevel : LogEventLevel.Information;
+        // An own endpoint's 503 is its answer (a failing check, a drain), not a failure: only an exception raises its level.
+        LogEventLevel? level = failure is not null ? LogEventLevel.Error
+            : endpoint.IsOwnEndpoint ? _completion.OwnEndpointsLevel
+            : statusCode >= 500 && !aborted ? LogEventLevel.Error : LogEventLevel.Information;
         if (level is { } l && _completion.IsEnabled(l))
         {
             _completion.Write(context, scope, endpoint, l, statusCode, end, elapsedMs, failure, aborted);
