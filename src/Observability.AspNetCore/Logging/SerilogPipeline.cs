@@ -100,6 +100,7 @@ internal sealed class SerilogPipeline : IDisposable
             // EF Core logs every command at Information, SQL with inlined literals included; the slow-query feature
             // reports the commands that matter, redacted.
             .MinimumLevel.Override("Microsoft.EntityFrameworkCore.Database.Command", LogEventLevel.Warning)
+            .MinimumLevel.Override("Npgsql.Command", LogEventLevel.Warning)
 
             // The framework's health-check service logs every Unhealthy run at Error with a stack trace (one a second
             // while a database is down); the library's own health events report each status change once.
