@@ -139,6 +139,7 @@ public sealed class AbortedRequestTests
         var samples = Exposition.Parse(await app.Client.GetStringAsync("/metrics"));
         Assert.Equal(1, samples.Value("http_requests_total", ("endpoint", route)));
         Assert.Equal(0, samples.Value("http_requests_total", ("endpoint", route), ("status", "500")));
+        Assert.Equal(1, samples.Value("http_request_exceptions_total", ("endpoint", route), ("exception", nameof(TimeoutException))));
     }
 
     /// <summary>An app's problem-details writer that is still busy when the client goes away (a slow enrichment, say).</summary>
