@@ -22,12 +22,21 @@ internal sealed class HealthMetricsPublisher(IServiceProvider services, IOptions
 
         // Off the host's start path: the first run may wait on a slow dependency.
         await Task.Yield();
-        var runner = services.GetRequiredService<HealthCheckRunner>();
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(o.Health.PublishIntervalMs), time);
-        do
+        try
         {
-            await runner.RunAsync(tag: null, stoppingToken).ConfigureAwait(false);
+            stoppingToken.ThrowIfCancellationRequested();
+            var runner = services.GetRequiredService<HealthCheckRunner>();
+            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(o.Health.PublishIntervalMs), time);
+            do
+            {
+                await runner.RunAsync(tag: null, stoppingToken).ConfigureAwait(false);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
+        catch (Exception) when (stoppingToken.IsCancellationRequested)
+        {
+            // The host stopped, or gave up starting (a port taken) and disposed the services: end quietly, or the host
+            // logs the cancelled wait as a failed BackgroundService and a Fatal on top of the real cause.
+        }
     }
 }

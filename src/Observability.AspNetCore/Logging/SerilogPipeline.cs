@@ -131,9 +131,10 @@ internal sealed class SerilogPipeline : IDisposable
             .MinimumLevel.Information()
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
 
-            // EF Core logs every command at Information, SQL with inlined literals included; the slow-query feature
+            // EF Core and Npgsql log every command at Information, SQL with inlined literals included; the slow-query feature
             // reports the commands that matter, redacted.
             .MinimumLevel.Override("Microsoft.EntityFrameworkCore.Database.Command", LogEventLevel.Warning)
+            .MinimumLevel.Override("Npgsql.Command", LogEventLevel.Warning)
 
             // The framework's health-check service logs every Unhealthy run at Error with a stack trace (one a second
             // while a database is down); the library's own health events report each status change once.

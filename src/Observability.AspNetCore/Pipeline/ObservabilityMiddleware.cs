@@ -102,13 +102,15 @@ internal sealed class ObservabilityMiddleware
 
         // The handler already finished (no await was pending): finish here, without an async state machine.
         EndInFlight(slot, methodIndex);
-        Complete(context, scope, start, failure: null, methodIndex);
+        Complete(context, scope, start, failure: null, methodIndex, failedStatus: 0, serverAborted: false);
         return Task.CompletedTask;
     }
 
     private async Task AwaitNextAsync(Task next, HttpContext context, RequestScope scope, long start, int slot, int methodIndex)
     {
         Exception? failure = null;
+        var failedStatus = 0;
+        var serverAborted = false;
         try
         {
             try
@@ -131,6 +133,7 @@ internal sealed class ObservabilityMiddleware
             catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
             {
                 failure = ex;
+                failedStatus = context.Response.StatusCode;
                 HandledExceptions.Report(context, ex);
                 if (!context.Response.HasStarted)
                 {
@@ -140,20 +143,48 @@ internal sealed class ObservabilityMiddleware
                 {
                     // Half a response is already on the wire: the only honest signal left is to reset the connection.
                     // Not rethrowing keeps the exception logged once (here) instead of again by the server.
+                    serverAborted = true;
                     context.Abort();
                 }
             }
-            catch (Exception) when (context.RequestAborted.IsCancellationRequested)
+            catch (Exception ex) when (context.RequestAborted.IsCancellationRequested)
             {
-                // The client went away; the handler noticed. Not an error and not a 500: the completion event says Aborted.
+                // The client went away. A cancellation is how a handler notices: not an error. Anything else failed on
+                // its own (a database timeout as the client gives up): Complete reports it at Warning, never as a 500.
+                if (!IsCausedByAbort(ex))
+                {
+                    failure = ex;
+                    failedStatus = context.Response.StatusCode;
+                }
             }
+        }
+        catch (Exception) when (context.RequestAborted.IsCancellationRequested && !serverAborted)
+        {
+            // The client went away while the 500 was being written (a cancelled write): the request still gets its event.
         }
         finally
         {
             EndInFlight(slot, methodIndex);
         }
 
-        Complete(context, scope, start, failure, methodIndex);
+        Complete(context, scope, start, failure, methodIndex, failedStatus, serverAborted);
+    }
+
+    /// <summary>
+    /// Whether an exception seen after the client went away is only the handler noticing: a cancellation, a request
+    /// body cut short, a reset connection, also when a data layer wrapped one of them in its own exception.
+    /// </summary>
+    private static bool IsCausedByAbort(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is OperationCanceledException or BadHttpRequestException or IOException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void EndInFlight(int slot, int methodIndex)
@@ -181,13 +212,17 @@ internal sealed class ObservabilityMiddleware
         (context.Request.Headers.Upgrade.Count > 0 || HttpMethods.IsConnect(context.Request.Method))
         && context.WebSockets.IsWebSocketRequest;
 
-    private void Complete(HttpContext context, RequestScope scope, long start, Exception? failure, int methodIndex)
+    // failedStatus: the status the handler had set when it threw, before the library's 500. serverAborted: the library
+    // reset the connection itself (a failure after the response started), so the client did not abort.
+    private void Complete(HttpContext context, RequestScope scope, long start, Exception? failure, int methodIndex, int failedStatus, bool serverAborted)
     {
         var end = Stopwatch.GetTimestamp();
         var elapsed = Stopwatch.GetElapsedTime(start, end);
         var elapsedMs = elapsed.TotalMilliseconds;
-        var statusCode = context.Response.StatusCode;
-        var aborted = context.RequestAborted.IsCancellationRequested;
+        var aborted = !serverAborted && context.RequestAborted.IsCancellationRequested;
+
+        // A request the client abandoned is never the library's 500, in logs or metrics: no response reached anyone.
+        var statusCode = aborted && failure is not null ? failedStatus : context.Response.StatusCode;
 
         // Usually the endpoint routing chose before the middleware ran; looked up again only when it changed.
         var routed = EndpointOf(context);
@@ -214,9 +249,10 @@ internal sealed class ObservabilityMiddleware
             _queries.CompleteRequest(db, endpoint);
         }
 
-        LogEventLevel? level = failure is not null || (statusCode >= 500 && !aborted)
-            ? LogEventLevel.Error
-            : endpoint.IsOwnEndpoint ? _completion.OwnEndpointsLevel : LogEventLevel.Information;
+        // An own endpoint's 503 is its answer (a failing check, a drain), not a failure: only an exception raises its level.
+        LogEventLevel? level = failure is not null ? (aborted ? LogEventLevel.Warning : LogEventLevel.Error)
+            : endpoint.IsOwnEndpoint ? _completion.OwnEndpointsLevel
+            : statusCode >= 500 && !aborted ? LogEventLevel.Error : LogEventLevel.Information;
         if (level is { } l && _completion.IsEnabled(l))
         {
             _completion.Write(context, scope, endpoint, l, statusCode, end, elapsedMs, failure, aborted);
