@@ -15,15 +15,14 @@ internal sealed class HealthCheckMetrics
 
     public HealthCheckMetrics(RequestMetrics metrics)
     {
-        var factory = Prometheus.Metrics.WithCustomRegistry(metrics.Registry);
-        _status = factory.CreateGauge(
-            metrics.Prefix + "health_check_status",
+        _status = metrics.Families.CreateGauge(
+            MetricFamilies.HealthCheckStatus,
             "Latest result of each health check: 1 Healthy, 0.5 Degraded, 0 Unhealthy.",
-            ["check"]);
-        _duration = factory.CreateGauge(
-            metrics.Prefix + "health_check_duration_seconds",
+            "check");
+        _duration = metrics.Families.CreateGauge(
+            MetricFamilies.HealthCheckDuration,
             "Duration of the latest run of each health check, in seconds.",
-            ["check"]);
+            "check");
     }
 
     public void Record(HealthCheckSnapshot result)

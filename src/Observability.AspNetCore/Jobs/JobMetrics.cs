@@ -32,18 +32,14 @@ internal sealed class JobMetrics
     {
         _maxNames = maxNames;
         _logger = logger;
-        var factory = Prometheus.Metrics.WithCustomRegistry(metrics.Registry);
-        factory.ExemplarBehavior = ExemplarBehavior.NoExemplars();
-        var prefix = metrics.Prefix;
+        var families = metrics.Families;
         string[] labels = ["job_name", "outcome"];
-        _runs = factory.CreateCounter(prefix + "job_runs_total", "Background job runs, by job name and outcome (succeeded, failed, cancelled).", labels);
-        _duration = factory.CreateHistogram(prefix + "job_run_duration_seconds", "Background job run duration in seconds, by job name and outcome.", labels, new HistogramConfiguration
-        {
-            Buckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
-        });
-        _inProgress = factory.CreateGauge(prefix + "job_runs_in_progress", "Background job runs executing now, by job name.", ["job_name"]);
-        _slow = factory.CreateCounter(prefix + "job_slow_runs_total", "Background job runs slower than their slow-run threshold, by job name.", ["job_name"]);
-        _queueDepth = factory.CreateGauge(prefix + "job_queue_depth", "Items waiting in a queue the app consumes, as it last reported them, by queue.", ["queue"]);
+        _runs = families.CreateCounter(MetricFamilies.JobRuns, "Background job runs, by job name and outcome (succeeded, failed, cancelled).", labels);
+        _duration = families.CreateHistogram(MetricFamilies.JobRunDuration, "Background job run duration in seconds, by job name and outcome.", labels,
+            [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600]);
+        _inProgress = families.CreateGauge(MetricFamilies.JobRunsInProgress, "Background job runs executing now, by job name.", "job_name");
+        _slow = families.CreateCounter(MetricFamilies.JobSlowRuns, "Background job runs slower than their slow-run threshold, by job name.", "job_name");
+        _queueDepth = families.CreateGauge(MetricFamilies.JobQueueDepth, "Items waiting in a queue the app consumes, as it last reported them, by queue.", "queue");
     }
 
     /// <summary>The series of one job name: a dictionary read after the first run of it.</summary>

@@ -7,11 +7,14 @@ public sealed class MetricsOptions
     public static readonly IReadOnlyList<double> DefaultDurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
     /// <summary>
-    /// The meters left out of the <c>System.Diagnostics.Metrics</c> bridge by default: ASP.NET Core's and Kestrel's
-    /// per-request instruments (they duplicate the library's request metrics) and the runtime's own meter (the library
-    /// exports runtime metrics under stable names of its own). An entry ending in <c>*</c> matches a name prefix.
+    /// The meters always left out of the <c>System.Diagnostics.Metrics</c> bridge, whatever <see cref="ExcludeMeters"/>
+    /// says: ASP.NET Core's hosting and routing meters (they duplicate the library's request metrics), the runtime's own
+    /// meter (the library exports runtime metrics under stable names of its own) and .NET's internal meters
+    /// (<c>Private.InternalDiagnostics.*</c>, e.g. always-zero QUIC counters). A meter named exactly (no <c>*</c>) in
+    /// <see cref="Meters"/> is exported anyway. An entry ending in <c>*</c> matches a name prefix.
     /// </summary>
-    public static readonly IReadOnlyList<string> DefaultExcludeMeters = ["Microsoft.AspNetCore.*", "System.Runtime"];
+    public static readonly IReadOnlyList<string> BuiltInExcludeMeters =
+        ["Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Routing", "System.Runtime", "Private.InternalDiagnostics.*"];
 
     /// <summary>Whether the metrics feature is on: the endpoint and request metrics (<c>Observability:Metrics:Enabled</c>, default true).</summary>
     public bool Enabled { get; set; } = true;
@@ -20,8 +23,10 @@ public sealed class MetricsOptions
     public string Path { get; set; } = "/metrics";
 
     /// <summary>
-    /// Prepended to every metric the library defines (<c>Observability:Metrics:Prefix</c>, default empty), e.g.
-    /// <c>shop</c> publishes <c>shop_http_requests_total</c>; an underscore is added when the prefix lacks one.
+    /// Prepended to every metric family the library creates or bridges (<c>Observability:Metrics:Prefix</c>, default
+    /// empty): its own, the runtime metrics, <c>app_info</c> and every exported <c>System.Diagnostics.Metrics</c> meter,
+    /// e.g. <c>shop</c> publishes <c>shop_http_requests_total</c>; an underscore is added when the prefix lacks one.
+    /// Metrics the app creates directly on prometheus-net's default registry keep their names.
     /// </summary>
     public string Prefix { get; set; } = string.Empty;
 
@@ -43,7 +48,10 @@ public sealed class MetricsOptions
     /// </summary>
     public IList<string>? Meters { get; set; }
 
-    /// <summary>The meters never exported (<c>Observability:Metrics:ExcludeMeters</c>); null means <see cref="DefaultExcludeMeters"/>.</summary>
+    /// <summary>
+    /// Meters never exported (<c>Observability:Metrics:ExcludeMeters</c>, default none), in addition to
+    /// <see cref="BuiltInExcludeMeters"/>. An entry ending in <c>*</c> matches a name prefix.
+    /// </summary>
     public IList<string>? ExcludeMeters { get; set; }
 
     /// <summary>

@@ -40,26 +40,19 @@ internal sealed class RequestMetrics : IDisposable
         // and bridges meters itself. Effective because it runs before the default registry is first collected.
         Prometheus.Metrics.SuppressDefaultMetrics();
 
-        // Exemplars are opt-in: the default provider reads the current trace on every observation (~0.3 µs measured).
-        var factory = Prometheus.Metrics.WithCustomRegistry(Registry);
-        factory.ExemplarBehavior = ExemplarBehavior.NoExemplars();
-
+        Families = new MetricFamilyFactory(Registry, Prefix);
         string[] requestLabels = ["method", "endpoint", "status"];
-        Requests = factory.CreateCounter(Prefix + "http_requests_total", "HTTP requests answered, by method, route template and status code.", requestLabels);
-        Duration = factory.CreateHistogram(Prefix + "http_request_duration_seconds", "HTTP request duration in seconds, by method, route template and status code.", requestLabels, new HistogramConfiguration
-        {
-            Buckets = [.. (IEnumerable<double>?)o.DurationBuckets ?? MetricsOptions.DefaultDurationBuckets],
-        });
-        InProgress = factory.CreateGauge(Prefix + "http_requests_in_progress", "HTTP requests being served, by method.", ["method"]);
-        Exceptions = factory.CreateCounter(Prefix + "http_request_exceptions_total", "Unhandled exceptions thrown by request handlers, by method, route template and exception type.", ["method", "endpoint", "exception"]);
+        Requests = Families.CreateCounter(MetricFamilies.HttpRequests, "HTTP requests answered, by method, route template and status code.", requestLabels);
+        Duration = Families.CreateHistogram(MetricFamilies.HttpRequestDuration, "HTTP request duration in seconds, by method, route template and status code.", requestLabels,
+            [.. (IEnumerable<double>?)o.DurationBuckets ?? MetricsOptions.DefaultDurationBuckets]);
+        InProgress = Families.CreateGauge(MetricFamilies.HttpRequestsInProgress, "HTTP requests being served, by method.", "method");
+        Exceptions = Families.CreateCounter(MetricFamilies.HttpRequestExceptions, "Unhandled exceptions thrown by request handlers, by method, route template and exception type.", "method", "endpoint", "exception");
 
         // Fed by the slow-request and slow-query features; registered here so their names are fixed with the others.
-        SlowRequests = factory.CreateCounter(Prefix + "http_slow_requests_total", "Requests slower than their slow-request threshold, by method and route template.", ["method", "endpoint"]);
-        SlowQueries = factory.CreateCounter(Prefix + "db_slow_queries_total", "Database commands slower than the slow-query threshold, by database system.", ["db_system"]);
-        QueryDuration = factory.CreateHistogram(Prefix + "db_query_duration_seconds", "Database command duration in seconds, by database system.", ["db_system"], new HistogramConfiguration
-        {
-            Buckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-        });
+        SlowRequests = Families.CreateCounter(MetricFamilies.HttpSlowRequests, "Requests slower than their slow-request threshold, by method and route template.", "method", "endpoint");
+        SlowQueries = Families.CreateCounter(MetricFamilies.DbSlowQueries, "Database commands slower than the slow-query threshold, by database system.", "db_system");
+        QueryDuration = Families.CreateHistogram(MetricFamilies.DbQueryDuration, "Database command duration in seconds, by database system.", ["db_system"],
+            [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
 
         _inProgress = new Gauge.Child[HttpMethodLabels.Values.Length];
         for (var i = 0; i < _inProgress.Length; i++)
@@ -72,16 +65,18 @@ internal sealed class RequestMetrics : IDisposable
         // a publish check in prometheus-net).
         Registry.AddBeforeCollectCallback(SyncRequestCounts);
 
-        RuntimeMetrics.Register(Registry, Prefix, identity.Name, identity.Version, identity.Environment);
-        LogOutputMetrics.Register(Registry, factory, Prefix, logging.Stdout);
+        RuntimeMetrics.Register(Families, identity.Name, identity.Version, identity.Environment);
+        LogOutputMetrics.Register(Families, logging.Stdout);
 
         // One bridge per registry (two would count every measurement twice), scoped to this host's meter factory so two
-        // hosts in one process never export each other's instruments.
+        // hosts in one process never export each other's instruments. The user's exclusions add to the built-in ones.
         _bridge = new MeterBridge(
             Registry,
             o.Meters is null ? null : [.. o.Meters],
-            [.. (IEnumerable<string>?)o.ExcludeMeters ?? MetricsOptions.DefaultExcludeMeters],
-            meterScope: meterFactory);
+            o.ExcludeMeters is null ? [] : [.. o.ExcludeMeters],
+            meterScope: meterFactory,
+            prefix: Prefix,
+            builtInExclude: MetricsOptions.BuiltInExcludeMeters);
 
         _excludedPaths = PathGlob.Compile(o.ExcludePaths);
         _allowedNetworks = o.AllowedNetworks is { Count: > 0 } networks ? [.. networks.Select(IPNetwork.Parse)] : [];
@@ -91,6 +86,9 @@ internal sealed class RequestMetrics : IDisposable
     public string Prefix { get; }
 
     public CollectorRegistry Registry { get; }
+
+    /// <summary>Creates the library's families in <see cref="Registry"/> with <see cref="Prefix"/>; every feature's families go through it.</summary>
+    public MetricFamilyFactory Families { get; }
 
     public Counter Requests { get; }
 

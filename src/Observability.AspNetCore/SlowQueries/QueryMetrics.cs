@@ -18,17 +18,15 @@ internal sealed class QueryMetrics
     public QueryMetrics(RequestMetrics metrics)
     {
         Requests = metrics;
-        var factory = Prometheus.Metrics.WithCustomRegistry(metrics.Registry);
-        factory.ExemplarBehavior = ExemplarBehavior.NoExemplars();
-        CommandsPerRequest = factory.CreateHistogram(
-            metrics.Prefix + "http_request_db_commands",
+        CommandsPerRequest = metrics.Families.CreateHistogram(
+            MetricFamilies.HttpRequestDbCommands,
             "Database commands run by a request that ran at least one, by route template. Divide the sum by http_requests_total for the mean over all requests.",
             ["endpoint"],
-            new HistogramConfiguration { Buckets = [1, 2, 3, 5, 10, 20, 50, 100, 200, 500] });
-        RepeatedQueries = factory.CreateCounter(
-            metrics.Prefix + "db_repeated_queries_total",
+            [1, 2, 3, 5, 10, 20, 50, 100, 200, 500]);
+        RepeatedQueries = metrics.Families.CreateCounter(
+            MetricFamilies.DbRepeatedQueries,
             "Command shapes that ran at least Observability:SlowQueries:RepeatedQueryThreshold times within one request (N+1), by route template.",
-            ["endpoint"]);
+            "endpoint");
     }
 
     public RequestMetrics Requests { get; }

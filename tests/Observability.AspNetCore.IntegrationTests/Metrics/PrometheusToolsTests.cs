@@ -136,7 +136,7 @@ public sealed partial class PrometheusToolsTests : IAsyncLifetime
         throw new InvalidOperationException($"No # TYPE for sample {sampleName}");
     }
 
-    private static Dictionary<string, (string Type, string[] Labels)> ReadReferenceTable()
+    internal static Dictionary<string, (string Type, string[] Labels)> ReadReferenceTable()
     {
         var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
         var start = readme.IndexOf("<!-- metrics-reference:start -->", StringComparison.Ordinal);

@@ -15,13 +15,15 @@ namespace Observability.AspNetCore.Metrics.Bridge;
 /// <remarks>
 /// The label set is fixed by the first measurement's tag keys, sorted by label name: Prometheus wants one label set per
 /// metric and a measurement's tags are all the bridge can see. Later measurements fill a missing key with <c>""</c> and
-/// drop keys that are not in the set. Every failure is caught here (a measurement callback runs inside the app's code and
+/// drop keys that are not in the set; a histogram named <c>*.duration</c> always has <c>error_type</c>. Every failure is caught here (a measurement callback runs inside the app's code and
 /// must never throw into it) and reported once per instrument and kind of failure through Serilog's SelfLog.
 /// </remarks>
 internal sealed class InstrumentBinding
 {
     // Label values of a measurement are gathered in a stack buffer this size; more labels borrow a pooled array.
     private const int InlineLabelCount = 8;
+
+    private const string ErrorTypeKey = "error.type";
 
     private readonly MetricFactory _factory;
     private readonly CollectorRegistry _registry;
@@ -194,6 +196,14 @@ internal sealed class InstrumentBinding
             }
         }
 
+        // OpenTelemetry's operation durations carry error.type only when the operation failed, and the label set is fixed
+        // by the first measurement (usually a success): without this, the failures (Kestrel's rejected connections, failed
+        // HTTP calls, failed commands) would lose the one label that tells them apart. Empty ("absent" in PromQL) otherwise.
+        if (Kind == BridgedKind.Histogram && Instrument.Name.EndsWith(".duration", StringComparison.Ordinal) && !labels.Exists(static l => l.Key == ErrorTypeKey))
+        {
+            labels.Add((PrometheusNaming.LabelName(ErrorTypeKey, staticLabels), ErrorTypeKey));
+        }
+
         // Sorted by label name, then tag key, so two keys that sanitize alike ("a.b", "a_b") resolve the same way on every run:
         // the first in ordinal order keeps the label, the other is dropped.
         labels.Sort(static (x, y) =>
@@ -275,11 +285,14 @@ internal sealed class InstrumentBinding
         }
     }
 
-    /// <summary>Label values the way OpenTelemetry's Prometheus exporter writes them: invariant culture, lower-case booleans.</summary>
+    /// <summary>
+    /// Label values the way OpenTelemetry's Prometheus exporter writes them (invariant culture, lower-case booleans), with
+    /// connection strings cut down to host, port and database.
+    /// </summary>
     private static string LabelValue(object? value) => value switch
     {
         null => string.Empty,
-        string s => s,
+        string s => LabelValues.Sanitize(s),
         bool b => b ? "true" : "false",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? string.Empty,

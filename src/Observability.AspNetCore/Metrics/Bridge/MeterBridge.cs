@@ -23,6 +23,9 @@ namespace Observability.AspNetCore.Metrics.Bridge;
 /// <item>At most <c>maxSeriesPerInstrument</c> label combinations per instrument: measurements with further new
 /// combinations are dropped and the instrument is reported once through SelfLog (not as a metric: the bridge adds no
 /// metric names of its own to the app's namespace).</item>
+/// <item>Every name gets the <c>prefix</c> (<c>Observability:Metrics:Prefix</c>), as the library's own families do.</item>
+/// <item>Label values that are connection strings keep only host, port and database (<see cref="LabelValues"/>): drivers
+/// name an unnamed pool by its connection string, on an endpoint that is open by default.</item>
 /// <item>With a <c>meterScope</c> (the host's <c>IMeterFactory</c>), meters another host's factory created are skipped:
 /// two hosts in one process (integration tests) create meters of the same names, and without the scope each host's
 /// registry would export whichever host's instrument was published first. Meters created with <c>new Meter(...)</c>
@@ -42,21 +45,31 @@ internal sealed class MeterBridge : IDisposable
     private readonly MeterListener _listener;
     private readonly int _maxSeries;
     private readonly object? _meterScope;
+    private readonly string _prefix;
     private readonly Lock _sync = new();
     private readonly Dictionary<string, InstrumentBinding> _owners = new(StringComparer.Ordinal);
     private volatile bool _disposed;
     private int _observeFailureReported;
 
-    public MeterBridge(CollectorRegistry registry, IReadOnlyList<string>? meters, IReadOnlyList<string> excludeMeters, int maxSeriesPerInstrument = 1000, object? meterScope = null)
+    public MeterBridge(
+        CollectorRegistry registry,
+        IReadOnlyList<string>? meters,
+        IReadOnlyList<string> excludeMeters,
+        int maxSeriesPerInstrument = 1000,
+        object? meterScope = null,
+        string prefix = "",
+        IReadOnlyList<string>? builtInExclude = null)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(excludeMeters);
+        ArgumentNullException.ThrowIfNull(prefix);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSeriesPerInstrument);
 
         _registry = registry;
         _maxSeries = maxSeriesPerInstrument;
         _meterScope = meterScope;
-        _filter = new MeterFilter(meters, excludeMeters);
+        _prefix = prefix;
+        _filter = new MeterFilter(meters, excludeMeters, builtInExclude);
         _factory = Prometheus.Metrics.WithCustomRegistry(registry);
         _factory.ExemplarBehavior = ExemplarBehavior.NoExemplars();
 
@@ -249,6 +262,8 @@ internal sealed class MeterBridge : IDisposable
                 return;
             }
 
+            // The prefix the library's own families carry: a prefixed app's bridged families are told apart the same way.
+            name = _prefix + name;
             var buckets = kind == BridgedKind.Histogram ? BucketsFor(instrument, unit) : null;
             var binding = new InstrumentBinding(instrument, kind, name, unit, buckets, _factory, _registry, _maxSeries);
             lock (_sync)

@@ -12,29 +12,27 @@ namespace Observability.AspNetCore.Metrics.Runtime;
 /// </summary>
 internal static class RuntimeMetrics
 {
+    /// <summary>Creates the metrics in <paramref name="registry"/> under <paramref name="prefix"/> (empty, or ending in <c>_</c>).</summary>
+    public static void Register(CollectorRegistry registry, string prefix, string service, string version, string environment) =>
+        Register(new MetricFamilyFactory(registry, prefix), service, version, environment);
+
     /// <summary>
-    /// Creates the metrics in <paramref name="registry"/> and refreshes them in one before-collect callback: computed per
-    /// scrape, nothing on a timer, nothing when nobody scrapes.
+    /// Creates the metrics through <paramref name="families"/> (the host's registry, with the prefix) and refreshes them
+    /// in one before-collect callback: computed per scrape, nothing on a timer, nothing when nobody scrapes.
     /// </summary>
-    /// <param name="registry">The host's registry, served on the metrics endpoint.</param>
-    /// <param name="prefix">Empty, or ending in <c>_</c>; prepended to every name.</param>
+    /// <param name="families">The host's family factory.</param>
     /// <param name="service">The <c>service</c> label of <c>app_info</c>.</param>
     /// <param name="version">The <c>version</c> label of <c>app_info</c>.</param>
     /// <param name="environment">The <c>environment</c> label of <c>app_info</c>.</param>
-    public static void Register(CollectorRegistry registry, string prefix, string service, string version, string environment)
+    public static void Register(MetricFamilyFactory families, string service, string version, string environment)
     {
-        ArgumentNullException.ThrowIfNull(registry);
-        ArgumentNullException.ThrowIfNull(prefix);
+        ArgumentNullException.ThrowIfNull(families);
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(version);
         ArgumentNullException.ThrowIfNull(environment);
-        if (prefix.Length > 0 && !prefix.EndsWith('_'))
-        {
-            throw new ArgumentException("The prefix must be empty or end with '_'.", nameof(prefix));
-        }
 
-        var collector = new RuntimeCollector(registry, prefix, service, version, environment);
-        registry.AddBeforeCollectCallback(collector.Update);
+        var collector = new RuntimeCollector(families, service, version, environment);
+        families.Registry.AddBeforeCollectCallback(collector.Update);
     }
 }
 
@@ -59,39 +57,33 @@ internal sealed class RuntimeCollector
     private readonly bool _procStatReadable;
     private int _failureReported;
 
-    public RuntimeCollector(CollectorRegistry registry, string prefix, string service, string version, string environment)
+    public RuntimeCollector(MetricFamilyFactory families, string service, string version, string environment)
     {
-        var factory = Prometheus.Metrics.WithCustomRegistry(registry);
-
-        // Exemplars off: the default provider reads Activity.Current on every increment; these counters are only set from
-        // totals at scrape time, where a trace exemplar would be meaningless.
-        factory.ExemplarBehavior = ExemplarBehavior.NoExemplars();
-
-        _cpuSeconds = CreateCounter(factory, prefix + "process_cpu_seconds_total", "Total user and system CPU time spent by the process, in seconds.");
-        _residentMemory = factory.CreateGauge(prefix + "process_resident_memory_bytes", "Resident memory (working set) of the process, in bytes.");
-        var startTime = factory.CreateGauge(prefix + "process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds.");
-        _threads = factory.CreateGauge(prefix + "process_threads", "Operating-system threads in the process.");
+        _cpuSeconds = families.CreateCounter(MetricFamilies.ProcessCpuSeconds, "Total user and system CPU time spent by the process, in seconds.");
+        _residentMemory = families.CreateGauge(MetricFamilies.ProcessResidentMemory, "Resident memory (working set) of the process, in bytes.");
+        var startTime = families.CreateGauge(MetricFamilies.ProcessStartTime, "Start time of the process since the Unix epoch, in seconds.");
+        _threads = families.CreateGauge(MetricFamilies.ProcessThreads, "Operating-system threads in the process.");
 
         // /proc is Linux-only; elsewhere the metric is left out rather than exported as a misleading 0.
         if (OperatingSystem.IsLinux() && Directory.Exists(ProcFd))
         {
-            _openFds = factory.CreateGauge(prefix + "process_open_fds", "Open file descriptors of the process.");
+            _openFds = families.CreateGauge(MetricFamilies.ProcessOpenFds, "Open file descriptors of the process.");
         }
 
         _procStatReadable = OperatingSystem.IsLinux() && File.Exists(ProcStat);
 
-        var collections = CreateCounter(factory, prefix + "dotnet_gc_collections_total", "Garbage collections since the process started, by generation (a collection of a generation also counts for the younger ones).", "generation");
+        var collections = families.CreateCounter(MetricFamilies.GcCollections, "Garbage collections since the process started, by generation (a collection of a generation also counts for the younger ones).", "generation");
         _gcCollections = [collections.WithLabels("0"), collections.WithLabels("1"), collections.WithLabels("2")];
-        _gcHeapSize = factory.CreateGauge(prefix + "dotnet_gc_heap_size_bytes", "Bytes currently thought to be allocated on the managed heap.");
-        _gcAllocated = CreateCounter(factory, prefix + "dotnet_gc_allocated_bytes_total", "Bytes allocated on the managed heap since the process started.");
-        _gcPause = CreateCounter(factory, prefix + "dotnet_gc_pause_seconds_total", "Time the garbage collector paused the process since it started, in seconds.");
+        _gcHeapSize = families.CreateGauge(MetricFamilies.GcHeapSize, "Bytes currently thought to be allocated on the managed heap.");
+        _gcAllocated = families.CreateCounter(MetricFamilies.GcAllocated, "Bytes allocated on the managed heap since the process started.");
+        _gcPause = families.CreateCounter(MetricFamilies.GcPause, "Time the garbage collector paused the process since it started, in seconds.");
 
-        _threadPoolThreads = factory.CreateGauge(prefix + "dotnet_threadpool_threads", "Thread-pool threads.");
-        _threadPoolQueue = factory.CreateGauge(prefix + "dotnet_threadpool_queue_length", "Work items queued to the thread pool and not yet started.");
-        _threadPoolCompleted = CreateCounter(factory, prefix + "dotnet_threadpool_completed_items_total", "Work items the thread pool has completed since the process started.");
-        _lockContentions = CreateCounter(factory, prefix + "dotnet_lock_contentions_total", "Times a thread waited for a contended Monitor lock since the process started.");
+        _threadPoolThreads = families.CreateGauge(MetricFamilies.ThreadPoolThreads, "Thread-pool threads.");
+        _threadPoolQueue = families.CreateGauge(MetricFamilies.ThreadPoolQueueLength, "Work items queued to the thread pool and not yet started.");
+        _threadPoolCompleted = families.CreateCounter(MetricFamilies.ThreadPoolCompletedItems, "Work items the thread pool has completed since the process started.");
+        _lockContentions = families.CreateCounter(MetricFamilies.LockContentions, "Times a thread waited for a contended Monitor lock since the process started.");
 
-        var info = factory.CreateGauge(prefix + "app_info", "The application: service name, version and environment; always 1.", "service", "version", "environment");
+        var info = families.CreateGauge(MetricFamilies.AppInfo, "The application: service name, version and environment; always 1.", "service", "version", "environment");
         info.WithLabels(service, version, environment).Set(1);
 
         // Constant for the life of the process: set once, not per scrape.
@@ -137,9 +129,6 @@ internal sealed class RuntimeCollector
             }
         }
     }
-
-    private static Counter CreateCounter(MetricFactory factory, string name, string help, params string[] labelNames) =>
-        factory.CreateCounter(name, help, labelNames, new CounterConfiguration { ExemplarBehavior = ExemplarBehavior.NoExemplars() });
 
     private static double ProcessStartUnixSeconds()
     {

@@ -35,6 +35,45 @@ public sealed class MeterBridgeTests
     }
 
     [Fact]
+    public async Task Failed_operations_keep_their_error_type_when_the_first_duration_was_a_success()
+    {
+        var meterName = UniqueMeterName("error-type");
+        using var meter = new Meter(meterName);
+        var (registry, bridge) = Bridge(meterName);
+        using var _ = bridge;
+        var duration = meter.CreateHistogram<double>("connection.duration", unit: "s");
+
+        // As Kestrel records kestrel.connection.duration: error.type only on the connections it ended for an error.
+        duration.Record(0.5, new KeyValuePair<string, object?>("network.transport", "tcp"));
+        duration.Record(0.1, new("network.transport", "tcp"), new("error.type", "max_request_headers_total_size_exceeded"));
+
+        var text = await ScrapeAsync(registry);
+        Assert.Equal(1, Value(text, "connection_duration_seconds_count{error_type=\"\",network_transport=\"tcp\"}"));
+        Assert.Equal(1, Value(text, "connection_duration_seconds_count{error_type=\"max_request_headers_total_size_exceeded\",network_transport=\"tcp\"}"));
+    }
+
+    [Fact]
+    public async Task Connection_string_label_values_keep_only_host_port_and_database()
+    {
+        var meterName = UniqueMeterName("connection-strings");
+        using var meter = new Meter(meterName);
+        var (registry, bridge) = Bridge(meterName);
+        using var _ = bridge;
+        var counter = meter.CreateCounter<long>("pool.events");
+
+        // Npgsql names an unnamed pool by its connection string minus Password; other drivers spell keys their own way.
+        counter.Add(1, new("db.client.connection.pool.name", "Host=db.internal;Port=5433;Database=orders;Username=app;SSL Password=MARK1;Kerberos Service Name=MARK2;Options='-c search_path=MARK3'"), new("note", "a=b"));
+        counter.Add(1, new("db.client.connection.pool.name", "Data Source=sql,1433;Initial Catalog=shop;User ID=sa;Password=MARK4"), new("note", "plain"));
+        counter.Add(1, new("db.client.connection.pool.name", "Server=x;Password='MARK5"), new("note", "unparsable"));
+
+        var text = await ScrapeAsync(registry);
+        Assert.DoesNotContain("MARK", text, StringComparison.Ordinal);
+        Assert.Equal(1, Value(text, "pool_events_total{db_client_connection_pool_name=\"Host=db.internal;Port=5433;Database=orders\",note=\"a=b\"}"));
+        Assert.Equal(1, Value(text, "pool_events_total{db_client_connection_pool_name=\"Host=sql,1433;Database=shop\",note=\"plain\"}"));
+        Assert.Equal(1, Value(text, "pool_events_total{db_client_connection_pool_name=\"redacted\",note=\"unparsable\"}"));
+    }
+
+    [Fact]
     public async Task Counter_increments_add_up_per_series_and_total_is_not_doubled()
     {
         var meterName = UniqueMeterName("counter-total");
@@ -62,20 +101,20 @@ public sealed class MeterBridgeTests
         var (registry, bridge) = Bridge(meterName);
         using var _ = bridge;
 
-        var histogram = meter.CreateHistogram<double>("checkout.duration", unit: "s", description: "Checkout duration.");
+        var histogram = meter.CreateHistogram<double>("checkout.latency", unit: "s", description: "Checkout latency.");
         histogram.Record(0.02);
         histogram.Record(0.3);
         histogram.Record(4);
 
         var text = await ScrapeAsync(registry);
-        Assert.Contains("# TYPE checkout_duration_seconds histogram", Lines(text));
-        Assert.Contains("# HELP checkout_duration_seconds Checkout duration.", Lines(text));
-        Assert.Equal(3, Value(text, "checkout_duration_seconds_count"));
-        Assert.Equal(4.32, Value(text, "checkout_duration_seconds_sum"), 9);
-        Assert.Equal(1, Value(text, "checkout_duration_seconds_bucket{le=\"0.025\"}"));
-        Assert.Equal(2, Value(text, "checkout_duration_seconds_bucket{le=\"0.5\"}"));
-        Assert.Equal(3, Value(text, "checkout_duration_seconds_bucket{le=\"+Inf\"}"));
-        Assert.Equal(3, Value(text, "checkout_duration_seconds_bucket{le=\"10\"}"));
+        Assert.Contains("# TYPE checkout_latency_seconds histogram", Lines(text));
+        Assert.Contains("# HELP checkout_latency_seconds Checkout latency.", Lines(text));
+        Assert.Equal(3, Value(text, "checkout_latency_seconds_count"));
+        Assert.Equal(4.32, Value(text, "checkout_latency_seconds_sum"), 9);
+        Assert.Equal(1, Value(text, "checkout_latency_seconds_bucket{le=\"0.025\"}"));
+        Assert.Equal(2, Value(text, "checkout_latency_seconds_bucket{le=\"0.5\"}"));
+        Assert.Equal(3, Value(text, "checkout_latency_seconds_bucket{le=\"+Inf\"}"));
+        Assert.Equal(3, Value(text, "checkout_latency_seconds_bucket{le=\"10\"}"));
     }
 
     [Fact]
