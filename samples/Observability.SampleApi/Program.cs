@@ -1,6 +1,7 @@
 using Observability.SampleApi.Cache;
 using Observability.SampleApi.Data;
 using Observability.SampleApi.Endpoints;
+using Observability.SampleApi.Jobs;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddObservability();
@@ -8,6 +9,8 @@ builder.AddObservability();
 builder.Services.AddProblemDetails();
 builder.AddSampleDatabase();
 builder.AddSampleCache();
+builder.Services.AddSingleton<InMemoryJobQueue>();
+builder.Services.AddHostedService<JobWorker>();
 
 var app = builder.Build();
 

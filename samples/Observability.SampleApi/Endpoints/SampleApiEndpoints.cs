@@ -15,6 +15,7 @@ internal static class SampleApiEndpoints
         "GET /api/slow?ms=N",
         "GET /api/db/slow?ms=N",
         "GET /api/boom",
+        "POST /api/jobs/{fast|slow|fail|hang}",
     ];
 
     public static IEndpointRouteBuilder MapSampleApi(this IEndpointRouteBuilder app)
@@ -26,6 +27,7 @@ internal static class SampleApiEndpoints
         api.MapItems();
         api.MapCache();
         api.MapDiagnostics();
+        api.MapJobs();
         return app;
     }
 

@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Observability.AspNetCore.IntegrationTests.Foundation;
+
+namespace Observability.AspNetCore.IntegrationTests.Jobs;
+
+/// <summary>
+/// The sample's background worker, driven as a user would: jobs enqueued by requests, their events read from the real
+/// process's stdout and their counts from its /metrics.
+/// </summary>
+public sealed class SampleJobsTests
+{
+    private static bool IsJobCompletion(JsonElement e) =>
+        e.TryGetProperty("EventId", out var id) && id.TryGetProperty("Name", out var n) && n.GetString() == "JobRunCompleted";
+
+    private static async Task<string> EnqueueAsync(HttpClient client, string kind, string requestId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/jobs/{kind}");
+        request.Headers.Add(ClefEvents.RequestIdHeader, requestId);
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return requestId;
+    }
+
+    private static async Task<List<JsonElement>> WaitForAsync(SampleApiProcess sample, Func<JsonElement, bool> predicate, int count)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var matches = sample.App.JsonLines().Where(predicate).ToList();
+            if (matches.Count >= count)
+            {
+                return matches;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"{matches.Count} of {count} events.\n{sample.App.OutputDump}");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task Jobs_enqueued_by_requests_are_logged_with_the_request_s_id_and_counted_by_outcome()
+    {
+        await using var sample = await SampleApiProcess.StartAsync();
+        var client = sample.Client;
+
+        await EnqueueAsync(client, "fast", "job-fast-1");
+        await EnqueueAsync(client, "fail", "job-fail-1");
+        await EnqueueAsync(client, "slow", "job-slow-1");
+        await EnqueueAsync(client, "fast", "job-fast-2");
+        using (var unknown = await client.PostAsync("/api/jobs/explode", null))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        }
+
+        var completions = await WaitForAsync(sample, IsJobCompletion, 4);
+        var failed = Assert.Single(completions, e => e.StringProperty("Outcome") == "Failed");
+        Assert.Equal("Error", failed.Level());
+        Assert.Equal("fail", failed.StringProperty("JobName"));
+        Assert.Equal("job-fail-1", failed.StringProperty("RequestId"));
+        Assert.Contains("report template is missing", failed.StringProperty("@x"), StringComparison.Ordinal);
+        var runId = failed.StringProperty("JobRunId");
+        Assert.False(string.IsNullOrEmpty(runId));
+
+        // The job's own event, written through the app's ILogger<T>, carries the same run and request.
+        var started = Assert.Single(sample.App.JsonLines(), e => e.StringProperty("JobRunId") == runId && e.StringProperty("@mt") == "Processing a {Kind} job");
+        Assert.Equal("job-fail-1", started.StringProperty("RequestId"));
+        Assert.Equal("fail", started.StringProperty("JobName"));
+
+        var slow = Assert.Single(await WaitForAsync(sample, e => e.StringProperty("@mt")?.StartsWith("Slow job run", StringComparison.Ordinal) == true, 1));
+        Assert.Equal("job-slow-1", slow.StringProperty("RequestId"));
+        Assert.Equal(500, slow.GetProperty("ThresholdMs").GetInt32());
+
+        var metrics = await client.GetStringAsync("/metrics");
+        Assert.Equal(2, Sample(metrics, "job_runs_total{job_name=\"fast\",outcome=\"succeeded\"}"));
+        Assert.Equal(1, Sample(metrics, "job_runs_total{job_name=\"fail\",outcome=\"failed\"}"));
+        Assert.Equal(1, Sample(metrics, "job_runs_total{job_name=\"slow\",outcome=\"succeeded\"}"));
+        Assert.Equal(1, Sample(metrics, "job_run_duration_seconds_count{job_name=\"slow\",outcome=\"succeeded\"}"));
+        Assert.Equal(1, Sample(metrics, "job_slow_runs_total{job_name=\"slow\"}"));
+        Assert.Equal(0, Sample(metrics, "job_queue_depth{queue=\"sample-jobs\"}"));
+    }
+
+    [Fact]
+    public async Task Sigterm_with_a_hang_job_running_exits_0_and_logs_the_run_as_cancelled()
+    {
+        await using var sample = await SampleApiProcess.StartAsync();
+        await EnqueueAsync(sample.Client, "hang", "job-hang-1");
+        await WaitForAsync(sample, e => e.StringProperty("@mt") == "Processing a {Kind} job" && e.StringProperty("JobName") == "hang", 1);
+
+        var clock = Stopwatch.StartNew();
+        await sample.App.SendSigtermAsync();
+        var exitCode = await sample.App.WaitForExitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.True(exitCode == 0, $"exit code {exitCode} after {clock.Elapsed.TotalSeconds:0.0} s.\n{sample.App.OutputDump}");
+        var completion = Assert.Single(sample.App.JsonLines(), IsJobCompletion);
+        Assert.Equal("Cancelled", completion.StringProperty("Outcome"));
+        Assert.Equal("job-hang-1", completion.StringProperty("RequestId"));
+    }
+
+    private static double Sample(string exposition, string series)
+    {
+        var line = exposition.Split('\n').SingleOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal))
+            ?? throw new Xunit.Sdk.XunitException($"No sample {series} on /metrics:\n{exposition}");
+        return double.Parse(line[(series.Length + 1)..], CultureInfo.InvariantCulture);
+    }
+}
