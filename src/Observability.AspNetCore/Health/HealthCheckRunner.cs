@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Pipeline;
 
 namespace Observability.AspNetCore.Health;
 
@@ -18,6 +19,9 @@ namespace Observability.AspNetCore.Health;
 /// </remarks>
 internal sealed class HealthCheckRunner
 {
+    /// <summary>The name of a worker's check is this prefix and the worker's name.</summary>
+    public const string WorkerCheckPrefix = "worker:";
+
     private readonly HealthCheckService _service;
     private readonly IOptions<HealthCheckServiceOptions> _registrations;
     private readonly TimeProvider _time;
@@ -27,6 +31,8 @@ internal sealed class HealthCheckRunner
     private readonly TimeSpan _defaultTimeout;
     private readonly Lock _slotsGate = new();
     private CheckSlot[]? _slots;
+    private readonly WorkerRegistry? _workers;
+    private readonly string[] _workerTags;
 
     public HealthCheckRunner(
         HealthCheckService service,
@@ -34,8 +40,16 @@ internal sealed class HealthCheckRunner
         IOptions<ObservabilityOptions> options,
         TimeProvider time,
         ILogger<HealthCheckRunner> logger,
-        HealthCheckMetrics? metrics = null)
+        HealthCheckMetrics? metrics = null,
+        WorkerRegistry? workers = null)
     {
+        _workers = workers;
+        _workerTags = options.Value.Jobs.WorkerChecks switch
+        {
+            WorkerChecks.Live => [HealthOptions.LiveTag],
+            WorkerChecks.Ready => [HealthOptions.ReadyTag],
+            _ => [],
+        };
         _service = service;
         _registrations = registrations;
         _time = time;
@@ -59,7 +73,44 @@ internal sealed class HealthCheckRunner
             }
         }
 
-        return tasks is null ? [] : await Task.WhenAll(tasks).ConfigureAwait(false);
+        var results = tasks is null ? [] : await Task.WhenAll(tasks).ConfigureAwait(false);
+        return AddWorkers(results, tag);
+    }
+
+    /// <summary>
+    /// One check per worker (<c>worker:{name}</c>), read from the registry: no I/O, so neither cached nor timed out.
+    /// Unhealthy when the worker stalled or faulted.
+    /// </summary>
+    private IReadOnlyList<HealthCheckSnapshot> AddWorkers(HealthCheckSnapshot[] results, string? tag)
+    {
+        if (_workers is null || (tag is not null && Array.IndexOf(_workerTags, tag) < 0))
+        {
+            return results;
+        }
+
+        var workers = _workers.Snapshot();
+        if (workers.Count == 0)
+        {
+            return results;
+        }
+
+        var all = new List<HealthCheckSnapshot>(results.Length + workers.Count);
+        all.AddRange(results);
+        foreach (var worker in workers)
+        {
+            var problem = worker.Problem();
+            var snapshot = new HealthCheckSnapshot(
+                WorkerCheckPrefix + worker.Name,
+                problem is null ? HealthStatus.Healthy : HealthStatus.Unhealthy,
+                worker.InProgress > 0 ? "running" : "idle",
+                0,
+                problem is null ? null : HealthMessageRedactor.Redact(problem),
+                _workerTags);
+            _metrics?.Record(snapshot);
+            all.Add(snapshot);
+        }
+
+        return all;
     }
 
     /// <summary>The number of runs started so far for <paramref name="name"/> (tests check single-flight with it).</summary>

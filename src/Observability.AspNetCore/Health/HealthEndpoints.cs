@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Pipeline;
 using Observability.AspNetCore.Hosting;
 
 namespace Observability.AspNetCore.Health;
@@ -28,9 +29,11 @@ internal sealed class HealthEndpoints
     private readonly HealthDetailedOptions _detailed;
     private readonly string _service;
     private readonly string _version;
+    private readonly WorkerRegistry? _workers;
 
     public HealthEndpoints(IServiceProvider services)
     {
+        _workers = services.GetService<WorkerRegistry>();
         var identity = services.GetRequiredService<ServiceIdentity>();
         _runner = services.GetRequiredService<HealthCheckRunner>();
         _lifecycle = services.GetRequiredService<HealthLifecycle>();
@@ -184,8 +187,49 @@ internal sealed class HealthEndpoints
         writer.WriteNumber("threadCount", system.ThreadCount);
         writer.WriteNumber("threadPoolQueueLength", system.ThreadPoolQueueLength);
         writer.WriteEndObject();
+        WriteWorkers(writer);
         writer.WriteEndObject();
         await FinishAsync(context, writer);
+    }
+
+    /// <summary>Each registered worker and each hosted service that faulted: its state and run counts.</summary>
+    private void WriteWorkers(Utf8JsonWriter writer)
+    {
+        writer.WriteStartObject("workers");
+        foreach (var worker in _workers?.Snapshot() ?? [])
+        {
+            var problem = worker.Problem();
+            writer.WriteStartObject(worker.Name);
+            writer.WriteString("status", problem is null ? nameof(HealthStatus.Healthy) : nameof(HealthStatus.Unhealthy));
+            WriteStringOrNull(writer, "reason", problem is null ? null : HealthMessageRedactor.Redact(problem));
+            if (worker.LastBeat is { } beat)
+            {
+                writer.WriteString("lastBeat", beat);
+            }
+            else
+            {
+                writer.WriteNull("lastBeat");
+            }
+
+            writer.WriteNumber("inProgress", worker.InProgress);
+            writer.WriteNumber("succeeded", worker.Succeeded);
+            writer.WriteNumber("failed", worker.Failed);
+            if (worker.LastFailure is { } failure)
+            {
+                writer.WriteStartObject("lastFailure");
+                writer.WriteString("type", failure.Type);
+                writer.WriteString("at", failure.At);
+                writer.WriteEndObject();
+            }
+            else
+            {
+                writer.WriteNull("lastFailure");
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
     }
 
     /// <summary>Status and per-check status and duration only: this is what anonymous probes see, so no error text.</summary>

@@ -68,7 +68,8 @@ internal static class HealthRegistration
                 options,
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<HealthCheckRunner>>(),
-                options.Value.Metrics.Enabled ? new HealthCheckMetrics(sp.GetRequiredService<RequestMetrics>()) : null);
+                options.Value.Metrics.Enabled ? new HealthCheckMetrics(sp.GetRequiredService<RequestMetrics>()) : null,
+                sp.GetService<WorkerRegistry>());
         });
 
         // Hosted: the lifecycle must subscribe to the host's lifetime before it starts, the sampler ticks from the start.

@@ -59,6 +59,29 @@ public interface IJobRunner
     /// <param name="queue">The queue's name.</param>
     /// <param name="depth">Items waiting.</param>
     void ReportQueueDepth(string queue, long depth);
+
+    /// <summary>
+    /// Registers a worker loop with a beat interval: one health check <c>worker:{name}</c> (tagged <c>live</c> by default,
+    /// <c>Observability:Jobs:WorkerChecks</c>) that is Unhealthy when the loop stalls or ends while the app runs, an entry
+    /// in <c>/health/detailed</c>'s <c>workers</c>, and <c>worker_last_beat_timestamp_seconds{worker}</c>.
+    /// </summary>
+    /// <param name="name">The worker's name: a small fixed set, like job names.</param>
+    /// <param name="beatInterval">No beat for longer than this, outside a queue wait, is a stall.</param>
+    /// <returns>The worker's heartbeat; dispose it when the loop ends.</returns>
+    WorkerBeat RegisterWorker(string name, TimeSpan beatInterval);
+}
+
+/// <summary>Which probe the worker checks belong to (<c>Observability:Jobs:WorkerChecks</c>).</summary>
+public enum WorkerChecks
+{
+    /// <summary>Tagged <c>live</c>: a stuck worker is what a restart fixes. The default.</summary>
+    Live = 0,
+
+    /// <summary>Tagged <c>ready</c>: a stuck worker takes the instance out of the load balancer instead.</summary>
+    Ready = 1,
+
+    /// <summary>Neither probe; the checks still show in <c>/health/detailed</c>.</summary>
+    None = 2,
 }
 
 /// <summary>How a job run ended.</summary>

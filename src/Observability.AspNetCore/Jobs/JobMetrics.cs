@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Observability.AspNetCore.Metrics;
+using Observability.AspNetCore.Pipeline;
 using Prometheus;
 
 namespace Observability.AspNetCore.Jobs;
@@ -28,7 +29,7 @@ internal sealed class JobMetrics
     private bool _jobsCapped;
     private bool _queuesCapped;
 
-    public JobMetrics(RequestMetrics metrics, int maxNames, ILogger logger)
+    public JobMetrics(RequestMetrics metrics, int maxNames, ILogger logger, WorkerRegistry workers)
     {
         _maxNames = maxNames;
         _logger = logger;
@@ -40,6 +41,19 @@ internal sealed class JobMetrics
         _inProgress = families.CreateGauge(MetricFamilies.JobRunsInProgress, "Background job runs executing now, by job name.", "job_name");
         _slow = families.CreateCounter(MetricFamilies.JobSlowRuns, "Background job runs slower than their slow-run threshold, by job name.", "job_name");
         _queueDepth = families.CreateGauge(MetricFamilies.JobQueueDepth, "Items waiting in a queue the app consumes, as it last reported them, by queue.", "queue");
+
+        // Read from the registry before each scrape, so a beat costs no metric update.
+        var lastBeat = families.CreateGauge(MetricFamilies.WorkerLastBeat, "Unix time of a registered worker's last beat, by worker.", "worker");
+        families.Registry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var worker in workers.Snapshot())
+            {
+                if (worker.LastBeat is { } beat)
+                {
+                    lastBeat.WithLabels(worker.Name).Set(beat.ToUnixTimeMilliseconds() / 1000.0);
+                }
+            }
+        });
     }
 
     /// <summary>The series of one job name: a dictionary read after the first run of it.</summary>

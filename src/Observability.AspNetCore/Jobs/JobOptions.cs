@@ -24,6 +24,12 @@ public sealed class JobOptions
     /// counted under <c>other</c>, and a Warning says so once, so a job name built from data cannot grow series without bound.
     /// </summary>
     public int MaxJobNames { get; set; } = DefaultMaxJobNames;
+
+    /// <summary>
+    /// The probe the worker checks (<see cref="IJobRunner.RegisterWorker"/>, and hosted services whose <c>ExecuteAsync</c>
+    /// failed) count for (<c>Observability:Jobs:WorkerChecks</c>: <c>Live</c>, the default, <c>Ready</c> or <c>None</c>).
+    /// </summary>
+    public WorkerChecks WorkerChecks { get; set; } = WorkerChecks.Live;
 }
 
 /// <summary>One entry of <c>Observability:Jobs:Jobs</c>.</summary>

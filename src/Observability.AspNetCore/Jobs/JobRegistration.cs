@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Pipeline;
 
 namespace Observability.AspNetCore.Jobs;
 
@@ -11,5 +12,7 @@ internal static class JobRegistration
     {
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, JobOptionsValidator>());
         services.TryAddSingleton<IJobRunner, JobRunner>();
+        services.TryAddSingleton<WorkerRegistry>();
+        services.AddHostedService<HostedServiceWatcher>();
     }
 }

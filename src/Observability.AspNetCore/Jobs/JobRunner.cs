@@ -29,11 +29,14 @@ internal sealed class JobRunner : IJobRunner
     private readonly int _defaultThresholdMs;
     private readonly Dictionary<string, int> _thresholds = new(StringComparer.Ordinal);
 
-    public JobRunner(IOptions<ObservabilityOptions> options, ILoggerFactory loggerFactory, SlowRequestMonitor budget, IHttpContextAccessor accessor, IServiceProvider services)
+    private readonly WorkerRegistry _workers;
+
+    public JobRunner(IOptions<ObservabilityOptions> options, ILoggerFactory loggerFactory, SlowRequestMonitor budget, IHttpContextAccessor accessor, WorkerRegistry workers, IServiceProvider services)
     {
+        _workers = workers;
         var o = options.Value;
         _logger = loggerFactory.CreateLogger(LoggerCategory);
-        _metrics = o.Metrics.Enabled ? new JobMetrics(services.GetRequiredService<RequestMetrics>(), o.Jobs.MaxJobNames, _logger) : null;
+        _metrics = o.Metrics.Enabled ? new JobMetrics(services.GetRequiredService<RequestMetrics>(), o.Jobs.MaxJobNames, _logger, workers) : null;
         _budget = budget;
         _accessor = accessor;
         _requestIdHeader = o.RequestId.Header;
@@ -114,6 +117,15 @@ internal sealed class JobRunner : IJobRunner
     {
         ArgumentException.ThrowIfNullOrEmpty(queue);
         _metrics?.ReportQueueDepth(queue, depth);
+    }
+
+    public WorkerBeat RegisterWorker(string name, TimeSpan beatInterval)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(beatInterval, TimeSpan.Zero);
+        var state = _workers.GetOrAdd(name);
+        state.SetBeatInterval(beatInterval);
+        return new WorkerBeat(state, _workers, this);
     }
 
     private RunState Start(string jobName, JobOrigin? origin)

@@ -40,6 +40,7 @@ internal static class MetricFamilies
     public const string JobRunsInProgress = "job_runs_in_progress";
     public const string JobSlowRuns = "job_slow_runs_total";
     public const string JobQueueDepth = "job_queue_depth";
+    public const string WorkerLastBeat = "worker_last_beat_timestamp_seconds";
 
     /// <summary>In the README table's order.</summary>
     public static readonly IReadOnlyList<string> All =
@@ -51,7 +52,7 @@ internal static class MetricFamilies
         GcCollections, GcHeapSize, GcAllocated, GcPause,
         ThreadPoolThreads, ThreadPoolQueueLength, ThreadPoolCompletedItems, LockContentions,
         AppInfo, LogLinesDropped,
-        JobRuns, JobRunDuration, JobRunsInProgress, JobSlowRuns, JobQueueDepth,
+        JobRuns, JobRunDuration, JobRunsInProgress, JobSlowRuns, JobQueueDepth, WorkerLastBeat,
     ];
 }
 

@@ -83,11 +83,35 @@ public sealed class SampleJobsTests
     }
 
     [Fact]
-    public async Task Sigterm_with_a_hang_job_running_exits_0_and_logs_the_run_as_cancelled()
+    public async Task A_hang_job_makes_live_503_within_the_beat_interval_and_sigterm_still_exits_0()
     {
-        await using var sample = await SampleApiProcess.StartAsync();
+        const int BeatIntervalMs = 1000;
+        await using var sample = await SampleApiProcess.StartAsync(new Dictionary<string, string?>
+        {
+            ["Sample__WorkerBeatIntervalMs"] = BeatIntervalMs.ToString(CultureInfo.InvariantCulture),
+        });
+        using (var before = await sample.Client.GetAsync("/health/live"))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
         await EnqueueAsync(sample.Client, "hang", "job-hang-1");
         await WaitForAsync(sample, e => e.StringProperty("@mt") == "Processing a {Kind} job" && e.StringProperty("JobName") == "hang", 1);
+        var stalled = Stopwatch.StartNew();
+        while (true)
+        {
+            using var live = await sample.Client.GetAsync("/health/live");
+            if (live.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                using var body = JsonDocument.Parse(await live.Content.ReadAsStringAsync());
+                Assert.Equal("Unhealthy", body.RootElement.GetProperty("checks").GetProperty("worker:sample-worker").GetProperty("status").GetString());
+                break;
+            }
+
+            // The interval, plus a margin for the time the job took to log its start and for a loaded machine.
+            Assert.True(stalled.ElapsedMilliseconds < BeatIntervalMs + 3000, $"/health/live still {live.StatusCode} {stalled.ElapsedMilliseconds} ms into the hang.");
+            await Task.Delay(100);
+        }
 
         var clock = Stopwatch.StartNew();
         await sample.App.SendSigtermAsync();

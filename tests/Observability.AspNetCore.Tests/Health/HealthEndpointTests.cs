@@ -122,7 +122,7 @@ public sealed class HealthEndpointTests
 
         Assert.Equal(HttpStatusCode.OK, response.Status);
         Assert.Equal("no-store", response.CacheControl);
-        Assert.Equal(["status", "service", "version", "timestamp", "uptimeSeconds", "checks", "system"], response.Body.PropertyNames());
+        Assert.Equal(["status", "service", "version", "timestamp", "uptimeSeconds", "checks", "system", "workers"], response.Body.PropertyNames());
         Assert.Equal("Degraded", response.BodyStatus);
         Assert.Equal(["postgres", "self", "untagged"], response.Body.GetProperty("checks").PropertyNames());
         var postgres = response.Check("postgres");

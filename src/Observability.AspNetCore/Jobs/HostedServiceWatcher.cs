@@ -1,0 +1,47 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Observability.AspNetCore.Pipeline;
+
+namespace Observability.AspNetCore.Jobs;
+
+/// <summary>
+/// Notices a <see cref="BackgroundService"/> whose <c>ExecuteAsync</c> ended with an exception: with
+/// <see cref="BackgroundServiceExceptionBehavior.Ignore"/> the host keeps running without it and nothing else says so.
+/// Such a service becomes a faulted worker (Unhealthy, in <c>/health/detailed</c>). Also tells the registry when the
+/// host starts stopping, after which a worker loop that ends is not a fault.
+/// </summary>
+internal sealed class HostedServiceWatcher(IServiceProvider services, IHostApplicationLifetime lifetime, WorkerRegistry workers) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lifetime.ApplicationStopping.Register(static state => ((WorkerRegistry)state!).HostStopping = true, workers);
+        lifetime.ApplicationStarted.Register(static state => ((HostedServiceWatcher)state!).Watch(), this);
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private void Watch()
+    {
+        foreach (var service in services.GetServices<IHostedService>())
+        {
+            if (service is BackgroundService { ExecuteTask: { } execution } background)
+            {
+                _ = execution.ContinueWith(
+                    static (task, state) =>
+                    {
+                        var (registry, name) = ((WorkerRegistry, string))state!;
+                        var error = task.Exception?.GetBaseException();
+                        if (error is not null and not OperationCanceledException)
+                        {
+                            registry.GetOrAdd(name).Fault($"faulted: ExecuteAsync ended with {error.GetType().Name}: {error.Message}");
+                        }
+                    },
+                    (workers, background.GetType().Name),
+                    CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously,
+                    TaskScheduler.Default);
+            }
+        }
+    }
+}
