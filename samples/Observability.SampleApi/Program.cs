@@ -9,8 +9,7 @@ builder.AddObservability();
 builder.Services.AddProblemDetails();
 builder.AddSampleDatabase();
 builder.AddSampleCache();
-builder.Services.AddSingleton<InMemoryJobQueue>();
-builder.Services.AddHostedService<JobWorker>();
+builder.AddSampleJobs();
 
 var app = builder.Build();
 

@@ -9,7 +9,7 @@ internal static class JobEndpoints
 {
     public static void MapJobs(this IEndpointRouteBuilder api) => api.MapPost("/jobs/{kind}", Enqueue);
 
-    private static Results<Accepted<EnqueuedJob>, ValidationProblem, ProblemHttpResult> Enqueue(string kind, InMemoryJobQueue queue, IJobRunner jobs)
+    private static async Task<Results<Accepted<EnqueuedJob>, ValidationProblem, ProblemHttpResult>> Enqueue(string kind, ISampleJobQueue queue, IJobRunner jobs, CancellationToken cancellationToken)
     {
         if (!SampleJob.Kinds.Contains(kind))
         {
@@ -20,10 +20,10 @@ internal static class JobEndpoints
         }
 
         // The origin goes with the job, so the worker's events carry this request's ID.
-        return queue.TryEnqueue(new SampleJob(kind, jobs.CaptureOrigin()))
-            ? TypedResults.Accepted((string?)null, new EnqueuedJob(kind, queue.Count))
-            : TypedResults.Problem("The job queue is full.", statusCode: StatusCodes.Status503ServiceUnavailable);
+        return await queue.TryEnqueueAsync(new SampleJob(kind, jobs.CaptureOrigin()), cancellationToken)
+            ? TypedResults.Accepted((string?)null, new EnqueuedJob(kind, queue.Name))
+            : TypedResults.Problem("The job queue is full or cannot be reached.", statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
-    internal sealed record EnqueuedJob(string Kind, int Queued);
+    internal sealed record EnqueuedJob(string Kind, string Queue);
 }

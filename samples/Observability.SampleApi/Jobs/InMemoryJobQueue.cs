@@ -3,7 +3,7 @@ using System.Threading.Channels;
 namespace Observability.SampleApi.Jobs;
 
 /// <summary>The sample's job queue: in process, bounded (a full queue answers 503 rather than growing without limit).</summary>
-internal sealed class InMemoryJobQueue
+internal sealed class InMemoryJobQueue : ISampleJobQueue
 {
     private const int Capacity = 1000;
 
@@ -15,9 +15,9 @@ internal sealed class InMemoryJobQueue
 
     public string Name => "sample-jobs";
 
-    public int Count => _channel.Reader.Count;
+    public Task<bool> TryEnqueueAsync(SampleJob job, CancellationToken cancellationToken) => Task.FromResult(_channel.Writer.TryWrite(job));
 
-    public bool TryEnqueue(SampleJob job) => _channel.Writer.TryWrite(job);
+    public ValueTask<long?> CountAsync(CancellationToken cancellationToken) => new(_channel.Reader.Count);
 
     public ValueTask<SampleJob> DequeueAsync(CancellationToken cancellationToken) => _channel.Reader.ReadAsync(cancellationToken);
 }

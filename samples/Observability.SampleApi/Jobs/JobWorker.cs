@@ -6,7 +6,7 @@ namespace Observability.SampleApi.Jobs;
 /// The sample's background worker: takes one job at a time from the queue and runs it through <see cref="IJobRunner"/>,
 /// on behalf of the request that enqueued it, so its events carry that request's ID and its outcome is counted.
 /// </summary>
-internal sealed partial class JobWorker(InMemoryJobQueue queue, IJobRunner jobs, IConfiguration configuration, ILogger<JobWorker> logger) : BackgroundService
+internal sealed partial class JobWorker(ISampleJobQueue queue, IJobRunner jobs, IConfiguration configuration, ILogger<JobWorker> logger) : BackgroundService
 {
     /// <summary>The worker's name in its health check (<c>worker:sample-worker</c>) and metrics.</summary>
     public const string WorkerName = "sample-worker";
@@ -21,7 +21,7 @@ internal sealed partial class JobWorker(InMemoryJobQueue queue, IJobRunner jobs,
         using var worker = jobs.RegisterWorker(WorkerName, beatInterval);
         while (!stoppingToken.IsCancellationRequested)
         {
-            jobs.ReportQueueDepth(queue.Name, queue.Count);
+            await ReportDepthAsync(stoppingToken);
             SampleJob job;
             try
             {
@@ -33,10 +33,18 @@ internal sealed partial class JobWorker(InMemoryJobQueue queue, IJobRunner jobs,
                 return;
             }
 
-            jobs.ReportQueueDepth(queue.Name, queue.Count);
+            await ReportDepthAsync(stoppingToken);
 
             // A failed run is logged (once) and counted by the runner; the loop goes on to the next job.
             await worker.RunAsync(job.Kind, job.Origin, ct => RunAsync(job.Kind, ct), stoppingToken);
+        }
+    }
+
+    private async Task ReportDepthAsync(CancellationToken cancellationToken)
+    {
+        if (await queue.CountAsync(cancellationToken) is { } depth)
+        {
+            jobs.ReportQueueDepth(queue.Name, depth);
         }
     }
 

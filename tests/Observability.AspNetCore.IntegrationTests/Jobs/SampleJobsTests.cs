@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Observability.AspNetCore.IntegrationTests.Foundation;
+using Observability.AspNetCore.IntegrationTests.Infrastructure;
 
 namespace Observability.AspNetCore.IntegrationTests.Jobs;
 
@@ -121,6 +122,60 @@ public sealed class SampleJobsTests
         var completion = Assert.Single(sample.App.JsonLines(), IsJobCompletion);
         Assert.Equal("Cancelled", completion.StringProperty("Outcome"));
         Assert.Equal("job-hang-1", completion.StringProperty("RequestId"));
+    }
+
+    [Fact]
+    public async Task On_a_redis_queue_jobs_carry_their_request_and_a_stopped_redis_leaves_the_worker_idle_and_live_200()
+    {
+        const int BeatIntervalMs = 1000;
+        await using var redis = await RedisServer.StartAsync();
+        await using var sample = await SampleApiProcess.StartAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings__Redis"] = redis.ConnectionString,
+            ["Sample__WorkerBeatIntervalMs"] = BeatIntervalMs.ToString(CultureInfo.InvariantCulture),
+        });
+
+        await EnqueueAsync(sample.Client, "fail", "redis-fail-1");
+        var failed = Assert.Single(await WaitForAsync(sample, IsJobCompletion, 1));
+        Assert.Equal("redis-fail-1", failed.StringProperty("RequestId"));
+        Assert.Equal("Failed", failed.StringProperty("Outcome"));
+
+        await redis.StopAsync();
+
+        // Several beat intervals with the queue unreachable: the worker waits, idle, and liveness stays 200.
+        await Task.Delay(BeatIntervalMs * 4);
+        using (var live = await sample.Client.GetAsync("/health/live"))
+        {
+            var body = await live.Content.ReadAsStringAsync();
+            Assert.True(live.StatusCode == HttpStatusCode.OK, body);
+            using var json = JsonDocument.Parse(body);
+            Assert.Equal("Healthy", json.RootElement.GetProperty("checks").GetProperty("worker:sample-worker").GetProperty("status").GetString());
+        }
+
+        using (var refused = await sample.Client.PostAsync("/api/jobs/fast", null))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        }
+
+        // Back: the worker picks up where it left off.
+        await redis.StartAgainAsync();
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/jobs/fast");
+            request.Headers.Add(ClefEvents.RequestIdHeader, "redis-fast-1");
+            using var response = await sample.Client.SendAsync(request);
+            if (response.StatusCode == HttpStatusCode.Accepted)
+            {
+                break;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"Enqueue still {response.StatusCode} after Redis restarted.");
+            await Task.Delay(200);
+        }
+
+        var fast = await WaitForAsync(sample, e => IsJobCompletion(e) && e.StringProperty("RequestId") == "redis-fast-1", 1);
+        Assert.Equal("Succeeded", Assert.Single(fast).StringProperty("Outcome"));
     }
 
     private static double Sample(string exposition, string series)

@@ -1,0 +1,19 @@
+using Observability.SampleApi.Cache;
+
+namespace Observability.SampleApi.Jobs;
+
+/// <summary>Registers the sample's job queue and worker.</summary>
+internal static class JobServiceExtensions
+{
+    /// <summary>A Redis list when <c>ConnectionStrings:Redis</c> is set, in process otherwise; nothing connects here.</summary>
+    public static IHostApplicationBuilder AddSampleJobs(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ISampleJobQueue>(static services =>
+        {
+            var redis = services.GetRequiredService<IConfiguration>().GetConnectionString(CacheServiceExtensions.RedisConnectionStringName);
+            return string.IsNullOrWhiteSpace(redis) ? new InMemoryJobQueue() : new RedisJobQueue(redis);
+        });
+        builder.Services.AddHostedService<JobWorker>();
+        return builder;
+    }
+}
