@@ -27,6 +27,9 @@ public sealed class MiddlewareHost : IDisposable
 
     internal ObservabilityMiddleware Middleware { get; }
 
+    /// <summary>The host's services, for benchmarks of what the library registers besides the middleware.</summary>
+    public IServiceProvider Services => _host.Services;
+
     /// <summary>
     /// Settings that switch every piece off except request IDs: metrics disabled, slow and hung detection off, and
     /// the completion event filtered out by the Serilog minimum level.
