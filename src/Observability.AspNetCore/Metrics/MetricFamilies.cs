@@ -3,7 +3,7 @@ using Prometheus;
 namespace Observability.AspNetCore.Metrics;
 
 /// <summary>
-/// Every metric family the library defines, without the prefix: the one list the README's reference table, the
+/// Every metric family the library defines, without the prefix: the one list the reference table in docs/metrics.md, the
 /// shipped monitoring assets and the prefix rule are checked against. A new family is added here and created through
 /// <see cref="MetricFamilyFactory"/>, which refuses names missing from this list.
 /// </summary>
@@ -42,7 +42,7 @@ internal static class MetricFamilies
     public const string JobQueueDepth = "job_queue_depth";
     public const string WorkerLastBeat = "worker_last_beat_timestamp_seconds";
 
-    /// <summary>In the README table's order.</summary>
+    /// <summary>In the reference table's order (docs/metrics.md).</summary>
     public static readonly IReadOnlyList<string> All =
     [
         HttpRequests, HttpRequestDuration, HttpRequestsInProgress, HttpRequestExceptions, HttpSlowRequests,
@@ -98,7 +98,7 @@ internal sealed class MetricFamilyFactory
         // Startup only: a family missing from the list would be missing from the docs and the prefixed assets.
         if (!MetricFamilies.All.Contains(family, StringComparer.Ordinal))
         {
-            throw new InvalidOperationException($"{family} is not in MetricFamilies.All; add it there and to the README's metrics reference.");
+            throw new InvalidOperationException($"{family} is not in MetricFamilies.All; add it there and to the reference table in docs/metrics.md.");
         }
 
         return Prefix + family;

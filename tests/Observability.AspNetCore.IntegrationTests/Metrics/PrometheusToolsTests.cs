@@ -7,7 +7,7 @@ namespace Observability.AspNetCore.IntegrationTests.Metrics;
 
 /// <summary>
 /// The sample API as a real process, checked by the real Prometheus tools: its exposition passes
-/// <c>promtool check metrics</c>, a real Prometheus server scrapes it and answers queries, and the README's metric
+/// <c>promtool check metrics</c>, a real Prometheus server scrapes it and answers queries, and the docs' metric
 /// reference matches what it serves.
 /// </summary>
 public sealed partial class PrometheusToolsTests : IAsyncLifetime
@@ -98,14 +98,14 @@ public sealed partial class PrometheusToolsTests : IAsyncLifetime
         // Every documented metric is served with its documented type...
         foreach (var (name, (type, _)) in documented)
         {
-            Assert.True(types.TryGetValue(name, out var served), $"README documents {name}, but /metrics does not serve it");
-            Assert.True(type == served, $"README says {name} is a {type}; /metrics says {served}");
+            Assert.True(types.TryGetValue(name, out var served), $"docs/metrics.md documents {name}, but /metrics does not serve it");
+            Assert.True(type == served, $"docs/metrics.md says {name} is a {type}; /metrics says {served}");
         }
 
         // ...every served metric is documented (the sample runs with an allow list that keeps out other meters)...
         foreach (var name in types.Keys)
         {
-            Assert.True(documented.ContainsKey(name), $"/metrics serves {name}, which the README's reference table does not list");
+            Assert.True(documented.ContainsKey(name), $"/metrics serves {name}, which the reference table in docs/metrics.md does not list");
         }
 
         // ...and every sample line carries exactly the documented labels.
@@ -114,7 +114,7 @@ public sealed partial class PrometheusToolsTests : IAsyncLifetime
             var family = FamilyOf(m.Groups["name"].Value, types);
             var labels = LabelName().Matches(m.Groups["labels"].Value).Select(l => l.Groups[1].Value).Where(l => l != "le").Order(StringComparer.Ordinal).ToArray();
             var expected = documented[family].Labels.Order(StringComparer.Ordinal).ToArray();
-            Assert.True(expected.SequenceEqual(labels), $"{m.Value.Trim()}: labels [{string.Join(", ", labels)}], README says [{string.Join(", ", expected)}]");
+            Assert.True(expected.SequenceEqual(labels), $"{m.Value.Trim()}: labels [{string.Join(", ", labels)}], docs/metrics.md says [{string.Join(", ", expected)}]");
         }
     }
 
@@ -138,10 +138,10 @@ public sealed partial class PrometheusToolsTests : IAsyncLifetime
 
     internal static Dictionary<string, (string Type, string[] Labels)> ReadReferenceTable()
     {
-        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        var readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "metrics.md"));
         var start = readme.IndexOf("<!-- metrics-reference:start -->", StringComparison.Ordinal);
         var end = readme.IndexOf("<!-- metrics-reference:end -->", StringComparison.Ordinal);
-        Assert.True(start >= 0 && end > start, "README.md has no metrics-reference markers");
+        Assert.True(start >= 0 && end > start, "docs/metrics.md has no metrics-reference markers");
 
         var table = new Dictionary<string, (string, string[])>();
         foreach (var line in readme[start..end].Split('\n'))
@@ -156,7 +156,7 @@ public sealed partial class PrometheusToolsTests : IAsyncLifetime
             table[cells[1].Trim('`')] = (cells[2], labels);
         }
 
-        Assert.True(table.Count >= 10, $"README metrics reference parsed only {table.Count} rows");
+        Assert.True(table.Count >= 10, $"docs/metrics.md reference parsed only {table.Count} rows");
         return table;
     }
 
