@@ -97,8 +97,12 @@ internal static partial class DeployFiles
         return queries;
     }
 
-    /// <summary>Grafana variables replaced so the expression runs in Prometheus as is: <c>$job</c> (All) becomes <c>.+</c>.</summary>
-    public static string Substitute(string expr) => expr.Replace("$job", ".+", StringComparison.Ordinal);
+    /// <summary>
+    /// Grafana variables replaced so the expression runs in Prometheus as is: <c>$job</c> and <c>$instance</c> (All)
+    /// become <c>.+</c>.
+    /// </summary>
+    public static string Substitute(string expr) =>
+        expr.Replace("$job", ".+", StringComparison.Ordinal).Replace("$instance", ".+", StringComparison.Ordinal);
 
     /// <summary>The rules of alerts.yml, read from the file (<paramref name="path"/>, by default the committed one).</summary>
     public static IReadOnlyList<AlertRule> ReadAlertRules(string? path = null)

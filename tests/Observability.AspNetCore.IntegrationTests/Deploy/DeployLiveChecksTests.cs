@@ -155,6 +155,18 @@ public sealed class DeployLiveChecksTests(DeployLiveStackFixture fixture) : ICla
     }
 
     [Fact]
+    public async Task Instance_variable_query_lists_the_scraped_instance_of_the_selected_job()
+    {
+        // label_values(app_info{job=~"$job"}, instance), with the job picked in the job variable.
+        var match = Uri.EscapeDataString($"app_info{{job=~\"{DeployStack.Job}\"}}");
+        using var answer = await Stack.Prometheus.GetAsync($"/api/v1/label/instance/values?match[]={match}");
+        using var other = await Stack.Prometheus.GetAsync($"/api/v1/label/instance/values?match[]={Uri.EscapeDataString("app_info{job=~\"other\"}")}");
+
+        Assert.Equal([Stack.Target], answer.RootElement.GetProperty("data").EnumerateArray().Select(j => j.GetString()));
+        Assert.Empty(other.RootElement.GetProperty("data").EnumerateArray());
+    }
+
+    [Fact]
     public async Task Shipped_rules_load_and_evaluate_without_error_in_the_real_prometheus()
     {
         var shipped = DeployFiles.ReadAlertRules();

@@ -93,16 +93,18 @@ public sealed class PrefixedDeployLiveChecksTests(PrefixedDeployLiveStackFixture
     }
 
     [Fact]
-    public async Task Rendered_job_variable_lists_the_prefixed_service()
+    public async Task Rendered_job_and_instance_variables_list_the_prefixed_service_and_its_instance()
     {
         // label_values(shop_app_info, job) is /api/v1/label/job/values?match[]=shop_app_info for Grafana's Prometheus data source.
-        using var answer = await Stack.Prometheus.GetAsync("/api/v1/label/job/values?match[]=shop_app_info");
+        using var jobs = await Stack.Prometheus.GetAsync("/api/v1/label/job/values?match[]=shop_app_info");
+        var match = Uri.EscapeDataString($"shop_app_info{{job=~\"{DeployStack.Job}\"}}");
+        using var instances = await Stack.Prometheus.GetAsync($"/api/v1/label/instance/values?match[]={match}");
 
-        Assert.Equal("success", answer.RootElement.GetProperty("status").GetString());
-        Assert.Equal([DeployStack.Job], answer.RootElement.GetProperty("data").EnumerateArray().Select(j => j.GetString()));
-        Assert.Contains(
-            RenderedAssets.MetricNameUses(fixture.Rendered.AlertRules, null, fixture.Rendered.DashboardsDirectory),
-            u => u is { Where: "variable $job", Name: "shop_app_info" });
+        Assert.Equal([DeployStack.Job], jobs.RootElement.GetProperty("data").EnumerateArray().Select(j => j.GetString()));
+        Assert.Equal([Stack.Target], instances.RootElement.GetProperty("data").EnumerateArray().Select(j => j.GetString()));
+        var uses = RenderedAssets.MetricNameUses(fixture.Rendered.AlertRules, null, fixture.Rendered.DashboardsDirectory);
+        Assert.Contains(uses, u => u is { Where: "variable $job", Name: "shop_app_info" });
+        Assert.Contains(uses, u => u is { Where: "variable $instance", Name: "shop_app_info" });
     }
 
     [Fact]
