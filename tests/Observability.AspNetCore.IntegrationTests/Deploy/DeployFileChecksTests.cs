@@ -120,7 +120,7 @@ public sealed partial class DeployFileChecksTests
     }
 
     [Fact]
-    public void Every_dashboard_panel_and_query_uses_the_provisioned_prometheus_data_source()
+    public void Every_dashboard_panel_and_query_uses_the_datasource_variable_which_defaults_to_the_provisioned_one()
     {
         var uid = Assert.Single(MiniYaml.ParseFile(DeployFiles.GrafanaDataSources)!["datasources"]!.AsArray())!["uid"]!.GetValue<string>();
         foreach (var file in DeployFiles.DashboardFiles())
@@ -135,22 +135,28 @@ public sealed partial class DeployFileChecksTests
                 }
             }
 
-            foreach (var variable in dashboard["templating"]!["list"]!.AsArray())
+            // Any Prometheus data source can be picked (an existing Grafana's need not have the provisioned uid).
+            var variables = dashboard["templating"]!["list"]!.AsArray();
+            var dataSource = variables.Single(v => v!["name"]!.GetValue<string>() == "datasource")!;
+            Assert.Equal("datasource", dataSource["type"]!.GetValue<string>());
+            Assert.Equal("prometheus", dataSource["query"]!.GetValue<string>());
+            Assert.Equal(uid, dataSource["current"]!["value"]!.GetValue<string>());
+            foreach (var variable in variables.Where(v => v!["type"]!.GetValue<string>() != "datasource"))
             {
                 AssertDataSource(variable!["datasource"], $"{Path.GetFileName(file)} variable {variable["name"]}");
             }
         }
 
-        void AssertDataSource(JsonNode? node, string where)
+        static void AssertDataSource(JsonNode? node, string where)
         {
             Assert.True(node is JsonObject, $"{where}: no datasource object");
             Assert.Equal("prometheus", node!["type"]?.GetValue<string>());
-            Assert.True(uid == node["uid"]?.GetValue<string>(), $"{where}: datasource uid '{node["uid"]}', provisioning says '{uid}'");
+            Assert.True(node["uid"]?.GetValue<string>() == "${datasource}", $"{where}: datasource uid '{node["uid"]}', not the variable '${{datasource}}'");
         }
     }
 
     [Fact]
-    public void Dashboard_is_schema_39_with_a_job_variable_and_well_formed_panels()
+    public void Dashboard_is_schema_39_with_datasource_job_and_instance_variables_and_well_formed_panels()
     {
         foreach (var file in DeployFiles.DashboardFiles())
         {
@@ -161,12 +167,17 @@ public sealed partial class DeployFileChecksTests
             Assert.False(string.IsNullOrWhiteSpace(dashboard["title"]?.GetValue<string>()), $"{name}: no title");
             Assert.Null(dashboard["id"]);
 
-            var variable = Assert.Single(dashboard["templating"]!["list"]!.AsArray())!;
-            Assert.Equal("job", variable["name"]!.GetValue<string>());
-            Assert.Equal("query", variable["type"]!.GetValue<string>());
-            var query = variable["query"] is JsonObject q ? q["query"]!.GetValue<string>() : variable["query"]!.GetValue<string>();
-            Assert.Equal("label_values(app_info, job)", query);
-            Assert.Equal(".+", variable["allValue"]?.GetValue<string>());
+            var variables = dashboard["templating"]!["list"]!.AsArray();
+            Assert.Equal(["datasource", "job", "instance"], variables.Select(v => v!["name"]!.GetValue<string>()));
+            foreach (var (variable, expected) in variables.Skip(1).Zip(["label_values(app_info, job)", "label_values(app_info{job=~\"$job\"}, instance)"]))
+            {
+                Assert.Equal("query", variable!["type"]!.GetValue<string>());
+                var query = variable["query"] is JsonObject q ? q["query"]!.GetValue<string>() : variable["query"]!.GetValue<string>();
+                Assert.Equal(expected, query);
+                Assert.Equal(expected, variable["definition"]?.GetValue<string>());
+                Assert.True(variable["multi"]!.GetValue<bool>() && variable["includeAll"]!.GetValue<bool>(), $"{variable["name"]}: not multi-select with All");
+                Assert.Equal(".+", variable["allValue"]?.GetValue<string>());
+            }
 
             var panels = DeployFiles.Panels(dashboard).ToList();
             Assert.Equal(panels.Count, panels.Select(p => p["id"]!.GetValue<int>()).Distinct().Count());
@@ -204,16 +215,17 @@ public sealed partial class DeployFileChecksTests
     }
 
     [Fact]
-    public void Every_dashboard_query_filters_every_selector_by_the_job_variable_and_uses_no_grafana_macro()
+    public void Every_dashboard_query_filters_every_selector_by_the_job_and_instance_variables_and_uses_no_grafana_macro()
     {
         foreach (var query in DeployFiles.PanelQueries())
         {
             Assert.False(string.IsNullOrWhiteSpace(query.Expr), $"{query}: empty expr");
 
-            // $job is the only variable: no $__rate_interval, $__interval, ... so the tests can run the expression as is.
+            // $job and $instance are the only variables: no $__rate_interval, $__interval, ... so the tests can run the
+            // expression as is.
             foreach (Match variable in Variable().Matches(query.Expr))
             {
-                Assert.True(variable.Value == "$job", $"{query}: uses {variable.Value} in {query.Expr}");
+                Assert.True(variable.Value is "$job" or "$instance", $"{query}: uses {variable.Value} in {query.Expr}");
             }
 
             var selectors = PromQlNames.Selectors(query.Expr);
@@ -221,6 +233,7 @@ public sealed partial class DeployFileChecksTests
             foreach (var selector in selectors)
             {
                 Assert.True(selector.Matchers.Contains("job=~\"$job\"", StringComparison.Ordinal), $"{query}: {selector.Name}{selector.Matchers} is not filtered by job=~\"$job\" in {query.Expr}");
+                Assert.True(selector.Matchers.Contains("instance=~\"$instance\"", StringComparison.Ordinal), $"{query}: {selector.Name}{selector.Matchers} is not filtered by instance=~\"$instance\" in {query.Expr}");
             }
         }
     }

@@ -49,10 +49,10 @@ internal static partial class DeployFiles
     /// <summary>An absolute path under <c>deploy/</c>.</summary>
     public static string Deploy(string relative) => Path.Combine(DeployDirectory, relative.Replace('/', Path.DirectorySeparatorChar));
 
-    /// <summary>Every dashboard JSON file (at least one).</summary>
-    public static IReadOnlyList<string> DashboardFiles()
+    /// <summary>Every dashboard JSON file (at least one) of <paramref name="directory"/>, by default the committed ones.</summary>
+    public static IReadOnlyList<string> DashboardFiles(string? directory = null)
     {
-        var files = Directory.GetFiles(GrafanaDashboardsDirectory, "*.json").Order(StringComparer.Ordinal).ToList();
+        var files = Directory.GetFiles(directory ?? GrafanaDashboardsDirectory, "*.json").Order(StringComparer.Ordinal).ToList();
         Assert.NotEmpty(files);
         return files;
     }
@@ -74,11 +74,11 @@ internal static partial class DeployFiles
         }
     }
 
-    /// <summary>Every panel query of every dashboard.</summary>
-    public static IReadOnlyList<PanelQuery> PanelQueries()
+    /// <summary>Every panel query of every dashboard of <paramref name="directory"/>, by default the committed ones.</summary>
+    public static IReadOnlyList<PanelQuery> PanelQueries(string? directory = null)
     {
         var queries = new List<PanelQuery>();
-        foreach (var file in DashboardFiles())
+        foreach (var file in DashboardFiles(directory))
         {
             foreach (var panel in Panels(LoadDashboard(file)))
             {
@@ -97,13 +97,17 @@ internal static partial class DeployFiles
         return queries;
     }
 
-    /// <summary>Grafana variables replaced so the expression runs in Prometheus as is: <c>$job</c> (All) becomes <c>.+</c>.</summary>
-    public static string Substitute(string expr) => expr.Replace("$job", ".+", StringComparison.Ordinal);
+    /// <summary>
+    /// Grafana variables replaced so the expression runs in Prometheus as is: <c>$job</c> and <c>$instance</c> (All)
+    /// become <c>.+</c>.
+    /// </summary>
+    public static string Substitute(string expr) =>
+        expr.Replace("$job", ".+", StringComparison.Ordinal).Replace("$instance", ".+", StringComparison.Ordinal);
 
-    /// <summary>The rules of alerts.yml, read from the file.</summary>
-    public static IReadOnlyList<AlertRule> ReadAlertRules()
+    /// <summary>The rules of alerts.yml, read from the file (<paramref name="path"/>, by default the committed one).</summary>
+    public static IReadOnlyList<AlertRule> ReadAlertRules(string? path = null)
     {
-        var root = MiniYaml.ParseFile(AlertRules)!.AsObject();
+        var root = MiniYaml.ParseFile(path ?? AlertRules)!.AsObject();
         var rules = new List<AlertRule>();
         foreach (var group in root["groups"]!.AsArray())
         {

@@ -10,7 +10,7 @@ namespace Observability.AspNetCore.IntegrationTests.Deploy;
 /// healthy Redis check, driven through every feature the dashboard shows (twice, so rates have increases to show), and a
 /// real Prometheus loading the shipped prometheus.yml and alerts.yml.
 /// </summary>
-public sealed class DeployLiveStackFixture : IAsyncLifetime
+public class DeployLiveStackFixture : IAsyncLifetime
 {
     private RedisServer? _redis;
     private DeployStack? _stack;
@@ -22,37 +22,43 @@ public sealed class DeployLiveStackFixture : IAsyncLifetime
 
     internal string Exposition { get; private set; } = "";
 
-    public async Task InitializeAsync()
+    /// <summary>The metric prefix the sample runs with, as its names carry it (empty as shipped).</summary>
+    internal virtual string Prefix => "";
+
+    /// <summary>The rule file Prometheus loads and the Deployment excerpt whose environment the sample runs with.</summary>
+    internal virtual (string AlertRules, string KubernetesDeployment) Assets => (DeployFiles.AlertRules, DeployFiles.KubernetesDeployment);
+
+    public virtual async Task InitializeAsync()
     {
         _redis = await RedisServer.StartAsync();
 
         // The Kubernetes excerpt's environment, so its configuration keys pass the sample's startup validation; Kestrel's
         // port comes from --urls instead.
-        var container = MiniYaml.ParseFile(DeployFiles.KubernetesDeployment)!["spec"]!["template"]!["spec"]!["containers"]![0]!;
+        var container = MiniYaml.ParseFile(Assets.KubernetesDeployment)!["spec"]!["template"]!["spec"]!["containers"]![0]!;
         var environment = DeployFileChecksTests.KubernetesEnvironment(container)
             .Where(e => e.Key != "ASPNETCORE_HTTP_PORTS")
             .ToDictionary(e => e.Key, e => (string?)e.Value, StringComparer.Ordinal);
         environment["Observability__Health__Redis__ConnectionString"] = _redis.ConnectionString;
 
-        _stack = await DeployStack.StartAsync(environment, await File.ReadAllTextAsync(DeployFiles.AlertRules));
+        _stack = await DeployStack.StartAsync(environment, await File.ReadAllTextAsync(Assets.AlertRules));
 
         // Two waves: the first creates the labelled series, the second increases them once Prometheus has stored them.
         string[] paths = ["/api/items/1", "/api/items/999", "/api/boom", "/api/slow?ms=150", "/api/db/slow?ms=600"];
         await _stack.DriveAsync(1, paths);
         await _stack.WaitForSeriesAsync(
-            "http_request_exceptions_total",
-            "http_slow_requests_total",
-            "health_check_status",
-            "http_requests_total{endpoint=\"/api/db/slow\"}");
+            Prefix + "http_request_exceptions_total",
+            Prefix + "http_slow_requests_total",
+            Prefix + "health_check_status",
+            Prefix + "http_requests_total{endpoint=\"/api/db/slow\"}");
         await Task.Delay(TimeSpan.FromSeconds(2));
         await _stack.DriveAsync(3, paths);
-        await _stack.Prometheus.WaitForQueryResultAsync("http_requests_total{endpoint=\"/api/boom\"} >= 4", TimeSpan.FromSeconds(20));
+        await _stack.Prometheus.WaitForQueryResultAsync(Prefix + "http_requests_total{endpoint=\"/api/boom\"} >= 4", TimeSpan.FromSeconds(20));
         await Task.Delay(TimeSpan.FromSeconds(1.5));
 
         (Exposition, Families) = await _stack.ScrapeAsync();
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_stack is not null)
         {
@@ -146,6 +152,18 @@ public sealed class DeployLiveChecksTests(DeployLiveStackFixture fixture) : ICla
 
         Assert.Equal("success", answer.RootElement.GetProperty("status").GetString());
         Assert.Equal([DeployStack.Job], answer.RootElement.GetProperty("data").EnumerateArray().Select(j => j.GetString()));
+    }
+
+    [Fact]
+    public async Task Instance_variable_query_lists_the_scraped_instance_of_the_selected_job()
+    {
+        // label_values(app_info{job=~"$job"}, instance), with the job picked in the job variable.
+        var match = Uri.EscapeDataString($"app_info{{job=~\"{DeployStack.Job}\"}}");
+        using var answer = await Stack.Prometheus.GetAsync($"/api/v1/label/instance/values?match[]={match}");
+        using var other = await Stack.Prometheus.GetAsync($"/api/v1/label/instance/values?match[]={Uri.EscapeDataString("app_info{job=~\"other\"}")}");
+
+        Assert.Equal([Stack.Target], answer.RootElement.GetProperty("data").EnumerateArray().Select(j => j.GetString()));
+        Assert.Empty(other.RootElement.GetProperty("data").EnumerateArray());
     }
 
     [Fact]
