@@ -14,13 +14,11 @@ internal static class CacheServiceExtensions
         builder.Services.AddMemoryCache();
 
         // Decided on first use, not now, so that configuration a test host adds later is seen (as for the database).
-        builder.Services.AddSingleton<ICacheStore>(static services =>
-        {
-            var redis = services.GetRequiredService<IConfiguration>().GetConnectionString(RedisConnectionStringName);
-            return string.IsNullOrWhiteSpace(redis)
-                ? new MemoryCacheStore(services.GetRequiredService<IMemoryCache>())
-                : new RedisCacheStore(redis);
-        });
+        builder.Services.AddSingleton(static services =>
+            new SampleRedis(services.GetRequiredService<IConfiguration>().GetConnectionString(RedisConnectionStringName)!));
+        builder.Services.AddSingleton<ICacheStore>(static services => IsRedisConfigured(services)
+            ? new RedisCacheStore(services.GetRequiredService<SampleRedis>())
+            : new MemoryCacheStore(services.GetRequiredService<IMemoryCache>()));
 
         // The redis health check is on exactly when the cache is on Redis.
         builder.Services.AddOptions<ObservabilityOptions>().PostConfigure<IConfiguration>(static (options, configuration) =>
@@ -35,4 +33,8 @@ internal static class CacheServiceExtensions
         });
         return builder;
     }
+
+    /// <summary>Whether <c>ConnectionStrings:Redis</c> is set: the cache and the job queue are then on Redis.</summary>
+    public static bool IsRedisConfigured(IServiceProvider services) =>
+        !string.IsNullOrWhiteSpace(services.GetRequiredService<IConfiguration>().GetConnectionString(RedisConnectionStringName));
 }

@@ -8,11 +8,9 @@ internal static class JobServiceExtensions
     /// <summary>A Redis list when <c>ConnectionStrings:Redis</c> is set, in process otherwise; nothing connects here.</summary>
     public static IHostApplicationBuilder AddSampleJobs(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<ISampleJobQueue>(static services =>
-        {
-            var redis = services.GetRequiredService<IConfiguration>().GetConnectionString(CacheServiceExtensions.RedisConnectionStringName);
-            return string.IsNullOrWhiteSpace(redis) ? new InMemoryJobQueue() : new RedisJobQueue(redis);
-        });
+        builder.Services.AddSingleton<ISampleJobQueue>(static services => CacheServiceExtensions.IsRedisConfigured(services)
+            ? new RedisJobQueue(services.GetRequiredService<SampleRedis>())
+            : new InMemoryJobQueue());
         builder.Services.AddHostedService<JobWorker>();
         return builder;
     }

@@ -1,31 +1,18 @@
 using Observability.AspNetCore;
+using Observability.SampleApi.Cache;
 using StackExchange.Redis;
 
 namespace Observability.SampleApi.Jobs;
 
 /// <summary>
-/// The job queue on a Redis list (<c>LPUSH</c> to enqueue, <c>RPOP</c> polled to dequeue), used when
-/// <c>ConnectionStrings:Redis</c> is set. Connects on first use and keeps retrying in the background, so a Redis that is
-/// down costs enqueues a 503 and leaves the worker waiting (idle, not stalled), never a crash.
+/// The job queue on a Redis list (<c>LPUSH</c> to enqueue, <c>RPOP</c> polled to dequeue) over <see cref="SampleRedis"/>,
+/// used when <c>ConnectionStrings:Redis</c> is set: a Redis that is down costs enqueues a 503 and leaves the worker
+/// waiting (idle, not stalled), never a crash.
 /// </summary>
-internal sealed class RedisJobQueue : ISampleJobQueue, IAsyncDisposable
+internal sealed class RedisJobQueue(SampleRedis redis) : ISampleJobQueue
 {
     private const string Key = "sample-api:jobs";
-    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(200);
-
-    private readonly Lazy<Task<ConnectionMultiplexer>> _connection;
-
-    public RedisJobQueue(string connectionString)
-    {
-        var options = ConfigurationOptions.Parse(connectionString);
-        options.AbortOnConnectFail = false;
-        options.ConnectRetry = 1;
-        options.ConnectTimeout = (int)CallTimeout.TotalMilliseconds * 2;
-        options.AsyncTimeout = (int)CallTimeout.TotalMilliseconds;
-        options.SyncTimeout = (int)CallTimeout.TotalMilliseconds;
-        _connection = new Lazy<Task<ConnectionMultiplexer>>(() => ConnectionMultiplexer.ConnectAsync(options));
-    }
 
     public string Name => "sample-jobs";
 
@@ -33,11 +20,15 @@ internal sealed class RedisJobQueue : ISampleJobQueue, IAsyncDisposable
     {
         try
         {
-            var database = await DatabaseAsync(cancellationToken);
-            await database.ListLeftPushAsync(Key, $"{job.Kind}|{job.Origin}").WaitAsync(CallTimeout, cancellationToken);
+            if (await redis.DatabaseAsync(cancellationToken) is not { } database)
+            {
+                return false;
+            }
+
+            await database.ListLeftPushAsync(Key, $"{job.Kind}|{job.Origin}").WaitAsync(SampleRedis.CallTimeout, cancellationToken);
             return true;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or InvalidOperationException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             return false;
         }
@@ -49,14 +40,14 @@ internal sealed class RedisJobQueue : ISampleJobQueue, IAsyncDisposable
         {
             try
             {
-                var database = await DatabaseAsync(cancellationToken);
-                var value = await database.ListRightPopAsync(Key).WaitAsync(CallTimeout, cancellationToken);
+                var database = await redis.DatabaseAsync(cancellationToken);
+                var value = database is null ? RedisValue.Null : await database.ListRightPopAsync(Key).WaitAsync(SampleRedis.CallTimeout, cancellationToken);
                 if (value.HasValue && Parse(value.ToString()) is { } job)
                 {
                     return job;
                 }
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException or InvalidOperationException)
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
                 // Down or slow: keep waiting; the worker stays idle while it does.
             }
@@ -69,20 +60,13 @@ internal sealed class RedisJobQueue : ISampleJobQueue, IAsyncDisposable
     {
         try
         {
-            var database = await DatabaseAsync(cancellationToken);
-            return await database.ListLengthAsync(Key).WaitAsync(CallTimeout, cancellationToken);
+            return await redis.DatabaseAsync(cancellationToken) is { } database
+                ? await database.ListLengthAsync(Key).WaitAsync(SampleRedis.CallTimeout, cancellationToken)
+                : null;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException or InvalidOperationException)
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
             return null;
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_connection.IsValueCreated && _connection.Value.IsCompletedSuccessfully)
-        {
-            await _connection.Value.Result.DisposeAsync();
         }
     }
 
@@ -92,11 +76,5 @@ internal sealed class RedisJobQueue : ISampleJobQueue, IAsyncDisposable
         var bar = value.IndexOf('|', StringComparison.Ordinal);
         var kind = bar < 0 ? value : value[..bar];
         return SampleJob.Kinds.Contains(kind) ? new SampleJob(kind, JobOrigin.Parse(bar < 0 ? null : value[(bar + 1)..])) : null;
-    }
-
-    private async Task<IDatabase> DatabaseAsync(CancellationToken cancellationToken)
-    {
-        var connection = await _connection.Value.WaitAsync(CallTimeout * 3, cancellationToken);
-        return connection.IsConnected ? connection.GetDatabase() : throw new InvalidOperationException("Redis is not connected.");
     }
 }

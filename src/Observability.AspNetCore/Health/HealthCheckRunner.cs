@@ -46,8 +46,8 @@ internal sealed class HealthCheckRunner
         _workers = workers;
         _workerTags = options.Value.Jobs.WorkerChecks switch
         {
-            WorkerChecks.Live => [HealthOptions.LiveTag],
-            WorkerChecks.Ready => [HealthOptions.ReadyTag],
+            WorkerCheckProbe.Live => [HealthOptions.LiveTag],
+            WorkerCheckProbe.Ready => [HealthOptions.ReadyTag],
             _ => [],
         };
         _service = service;

@@ -21,6 +21,9 @@ internal sealed class HostedServiceWatcher(IServiceProvider services, IHostAppli
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>The type's name without a generic arity (<c>QueueConsumer`1</c> is <c>QueueConsumer</c>).</summary>
+    private static string NameOf(Type type) => type.Name.IndexOf('`', StringComparison.Ordinal) is var tick and > 0 ? type.Name[..tick] : type.Name;
+
     private void Watch()
     {
         foreach (var service in services.GetServices<IHostedService>())
@@ -36,8 +39,16 @@ internal sealed class HostedServiceWatcher(IServiceProvider services, IHostAppli
                         {
                             registry.GetOrAdd(name).Fault($"faulted: ExecuteAsync ended with {error.GetType().Name}: {error.Message}");
                         }
+                        else if (task.IsCanceled || error is OperationCanceledException)
+                        {
+                            // A cancellation that is not the host stopping (an HttpClient timeout, say) ends the service all the same.
+                            if (!registry.HostStopping)
+                            {
+                                registry.GetOrAdd(name).Fault("faulted: ExecuteAsync ended with a cancellation while the app still runs");
+                            }
+                        }
                     },
-                    (workers, background.GetType().Name),
+                    (workers, NameOf(background.GetType())),
                     CancellationToken.None,
                     TaskContinuationOptions.ExecuteSynchronously,
                     TaskScheduler.Default);

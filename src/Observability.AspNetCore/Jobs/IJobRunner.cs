@@ -68,11 +68,11 @@ public interface IJobRunner
     /// <param name="name">The worker's name: a small fixed set, like job names.</param>
     /// <param name="beatInterval">No beat for longer than this, outside a queue wait, is a stall.</param>
     /// <returns>The worker's heartbeat; dispose it when the loop ends.</returns>
-    WorkerBeat RegisterWorker(string name, TimeSpan beatInterval);
+    IWorkerBeat RegisterWorker(string name, TimeSpan beatInterval);
 }
 
 /// <summary>Which probe the worker checks belong to (<c>Observability:Jobs:WorkerChecks</c>).</summary>
-public enum WorkerChecks
+public enum WorkerCheckProbe
 {
     /// <summary>Tagged <c>live</c>: a stuck worker is what a restart fixes. The default.</summary>
     Live = 0,
@@ -114,7 +114,10 @@ public sealed class JobRunResult
     /// <summary>How the run ended.</summary>
     public JobOutcome Outcome { get; }
 
-    /// <summary>What the work threw, already logged; null when it succeeded. Rethrow it to end a worker loop.</summary>
+    /// <summary>
+    /// What the work threw, already logged; null when it succeeded. To end a worker loop with it, rethrow it with
+    /// <c>ExceptionDispatchInfo.Throw(result.Exception)</c>, which keeps its stack trace.
+    /// </summary>
     public Exception? Exception { get; }
 
     /// <summary>The run's ID, as in its log events (<c>JobRunId</c>).</summary>

@@ -27,6 +27,9 @@ internal sealed class JobMetrics
     private readonly int _maxNames;
     private readonly ILogger _logger;
     private bool _jobsCapped;
+
+    /// <summary>Set once the cap is reached: names beyond it go here without a lock.</summary>
+    private JobSeries? _other;
     private bool _queuesCapped;
 
     public JobMetrics(RequestMetrics metrics, int maxNames, ILogger logger, WorkerRegistry workers)
@@ -57,7 +60,8 @@ internal sealed class JobMetrics
     }
 
     /// <summary>The series of one job name: a dictionary read after the first run of it.</summary>
-    public JobSeries For(string jobName) => _jobs.TryGetValue(jobName, out var series) ? series : Create(jobName);
+    public JobSeries For(string jobName) =>
+        _jobs.TryGetValue(jobName, out var series) ? series : Volatile.Read(ref _other) ?? Create(jobName);
 
     public void ReportQueueDepth(string queue, long depth)
     {
@@ -98,6 +102,7 @@ internal sealed class JobMetrics
                 label = OtherLabel;
                 if (_jobs.TryGetValue(OtherLabel, out var other))
                 {
+                    Volatile.Write(ref _other, other);
                     return other;
                 }
             }
@@ -108,6 +113,11 @@ internal sealed class JobMetrics
                 [.. OutcomeLabels.Select(o => _runs.WithLabels(label, o))],
                 [.. OutcomeLabels.Select(o => _duration.WithLabels(label, o))]);
             _jobs[label] = series;
+            if (ReferenceEquals(label, OtherLabel))
+            {
+                Volatile.Write(ref _other, series);
+            }
+
             return series;
         }
     }

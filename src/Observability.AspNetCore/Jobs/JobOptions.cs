@@ -29,7 +29,7 @@ public sealed class JobOptions
     /// The probe the worker checks (<see cref="IJobRunner.RegisterWorker"/>, and hosted services whose <c>ExecuteAsync</c>
     /// failed) count for (<c>Observability:Jobs:WorkerChecks</c>: <c>Live</c>, the default, <c>Ready</c> or <c>None</c>).
     /// </summary>
-    public WorkerChecks WorkerChecks { get; set; } = WorkerChecks.Live;
+    public WorkerCheckProbe WorkerChecks { get; set; } = WorkerCheckProbe.Live;
 }
 
 /// <summary>One entry of <c>Observability:Jobs:Jobs</c>.</summary>

@@ -119,12 +119,12 @@ internal sealed class JobRunner : IJobRunner
         _metrics?.ReportQueueDepth(queue, depth);
     }
 
-    public WorkerBeat RegisterWorker(string name, TimeSpan beatInterval)
+    public IWorkerBeat RegisterWorker(string name, TimeSpan beatInterval)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(beatInterval, TimeSpan.Zero);
         var state = _workers.GetOrAdd(name);
-        state.SetBeatInterval(beatInterval);
+        state.LoopStarted(beatInterval);
         return new WorkerBeat(state, _workers, this);
     }
 

@@ -17,7 +17,35 @@ namespace Observability.AspNetCore;
 /// }
 /// </code>
 /// </example>
-public sealed class WorkerBeat : IDisposable
+public interface IWorkerBeat : IDisposable
+{
+    /// <summary>The worker's name, as in its health check (<c>worker:{name}</c>) and <c>worker_last_beat_timestamp_seconds</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Says the loop is alive. Waiting for work and starting or ending a run beat by themselves; call it from a long run.</summary>
+    void Beat();
+
+    /// <summary>
+    /// Waits for the next piece of work; the worker is idle, not stalled, however long this takes (put a poll loop's
+    /// retry delays inside <paramref name="wait"/>, so a dead queue keeps the worker idle).
+    /// </summary>
+    /// <typeparam name="T">The work item.</typeparam>
+    /// <param name="wait">Takes the next item from the queue.</param>
+    /// <param name="cancellationToken">Flows to <paramref name="wait"/>.</param>
+    /// <returns>The item.</returns>
+    ValueTask<T> WaitForWorkAsync<T>(Func<CancellationToken, ValueTask<T>> wait, CancellationToken cancellationToken);
+
+    /// <summary>Runs one job as <see cref="IJobRunner.RunAsync(string, JobOrigin?, Func{CancellationToken, Task}, CancellationToken)"/> does, counted for this worker.</summary>
+    /// <param name="jobName">The job's name.</param>
+    /// <param name="origin">Where the work was enqueued; null when unknown.</param>
+    /// <param name="work">The work.</param>
+    /// <param name="cancellationToken">Flows to the work.</param>
+    /// <returns>How the run ended.</returns>
+    Task<JobRunResult> RunAsync(string jobName, JobOrigin? origin, Func<CancellationToken, Task> work, CancellationToken cancellationToken);
+}
+
+/// <summary>The heartbeat of one loop registered under a worker name; see <see cref="IWorkerBeat"/>.</summary>
+internal sealed class WorkerBeat : IWorkerBeat
 {
     private readonly WorkerState _state;
     private readonly WorkerRegistry _registry;
@@ -31,20 +59,10 @@ public sealed class WorkerBeat : IDisposable
         _jobs = jobs;
     }
 
-    /// <summary>The worker's name, as in its health check (<c>worker:{name}</c>) and <c>worker_last_beat_timestamp_seconds</c>.</summary>
     public string Name => _state.Name;
 
-    /// <summary>Says the loop is alive. Waiting for work and starting or ending a run beat by themselves; call it from a long run.</summary>
     public void Beat() => _state.Beat();
 
-    /// <summary>
-    /// Waits for the next piece of work; the worker is idle, not stalled, however long this takes (put a poll loop's
-    /// retry delays inside <paramref name="wait"/>, so a dead queue keeps the worker idle).
-    /// </summary>
-    /// <typeparam name="T">The work item.</typeparam>
-    /// <param name="wait">Takes the next item from the queue.</param>
-    /// <param name="cancellationToken">Flows to <paramref name="wait"/>.</param>
-    /// <returns>The item.</returns>
     public async ValueTask<T> WaitForWorkAsync<T>(Func<CancellationToken, ValueTask<T>> wait, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(wait);
@@ -59,12 +77,6 @@ public sealed class WorkerBeat : IDisposable
         }
     }
 
-    /// <summary>Runs one job as <see cref="IJobRunner.RunAsync(string, JobOrigin?, Func{CancellationToken, Task}, CancellationToken)"/> does, counted for this worker.</summary>
-    /// <param name="jobName">The job's name.</param>
-    /// <param name="origin">Where the work was enqueued; null when unknown.</param>
-    /// <param name="work">The work.</param>
-    /// <param name="cancellationToken">Flows to the work.</param>
-    /// <returns>How the run ended.</returns>
     public async Task<JobRunResult> RunAsync(string jobName, JobOrigin? origin, Func<CancellationToken, Task> work, CancellationToken cancellationToken)
     {
         _state.RunStarted();
@@ -83,7 +95,13 @@ public sealed class WorkerBeat : IDisposable
     /// <summary>The loop has ended: fine while the app stops; a fault while it still runs (the loop returned or threw).</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0 && !_registry.HostStopping)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _state.LoopEnded();
+        if (!_registry.HostStopping)
         {
             _state.Fault("faulted: the worker loop ended while the app still runs");
         }

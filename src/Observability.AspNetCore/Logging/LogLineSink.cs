@@ -44,6 +44,9 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
     /// <summary>The smallest capacity: two chunks, so one can be written while the other fills.</summary>
     public const int MinCapacity = 2 * ChunkSize;
 
+    /// <summary>The size of the writes after <see cref="Close"/>, whose progress the stall timeout measures.</summary>
+    private const int ClosingWriteSize = 4 * 1024;
+
     /// <summary>A formatted event above this size (a deep stack trace) does not keep its scratch buffers.</summary>
     private const int RetainedScratchSize = 16 * 1024;
 
@@ -387,8 +390,21 @@ internal sealed class LogLineSink : ILogEventSink, IDisposable
                 continue;
             }
 
-            Write(chunk.Buffer.AsSpan(0, chunk.Count));
-            Interlocked.Increment(ref _writes);
+            if (Volatile.Read(ref _closed))
+            {
+                // At shutdown progress is what keeps Close waiting: in small writes, a slow but live reader shows some
+                // within the stall timeout, where one 64 KB write to it might not finish.
+                for (var offset = 0; offset < chunk.Count; offset += ClosingWriteSize)
+                {
+                    Write(chunk.Buffer.AsSpan(offset, Math.Min(ClosingWriteSize, chunk.Count - offset)));
+                    Interlocked.Increment(ref _writes);
+                }
+            }
+            else
+            {
+                Write(chunk.Buffer.AsSpan(0, chunk.Count));
+                Interlocked.Increment(ref _writes);
+            }
             lock (_append)
             {
                 _free.Push(chunk.Buffer);

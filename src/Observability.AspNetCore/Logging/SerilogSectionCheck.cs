@@ -23,8 +23,8 @@ internal static class SerilogSectionCheck
             throw Failure(errors);
         }
 
-        var captured = new List<string>();
-        StderrSelfLog.Captured.Value = captured;
+        var capture = new SelfLogCapture();
+        StderrSelfLog.Captured.Value = capture;
         try
         {
             logger.ReadFrom.Configuration(configuration);
@@ -38,7 +38,7 @@ internal static class SerilogSectionCheck
             StderrSelfLog.Captured.Value = null;
         }
 
-        foreach (var message in captured)
+        foreach (var message in capture.Close())
         {
             if (MissingMethod(section, message) is { } error)
             {

@@ -33,8 +33,12 @@ internal static class StderrSelfLog
         }
     }
 
-    /// <summary>Set while this flow applies a <c>Serilog</c> section, so its own configuration messages are seen whatever other hosts do.</summary>
-    internal static readonly AsyncLocal<List<string>?> Captured = new();
+    /// <summary>
+    /// Set while this flow applies a <c>Serilog</c> section, so its own configuration messages are seen whatever other
+    /// hosts do. A holder, closed when the section is applied: work a sink starts meanwhile (an async wrapper's worker,
+    /// a flush timer) keeps the flow's value, and must not go on filling a list nobody reads.
+    /// </summary>
+    internal static readonly AsyncLocal<SelfLogCapture?> Captured = new();
 
     /// <summary>A Serilog SelfLog message: written once per distinct text.</summary>
     internal static void Write(string message)
@@ -110,6 +114,36 @@ internal static class StderrSelfLog
             }
 
             Interlocked.Decrement(ref _queued);
+        }
+    }
+}
+
+/// <summary>SelfLog messages written while one <c>Serilog</c> section is applied; at most 64, and none after <see cref="Close"/>.</summary>
+internal sealed class SelfLogCapture
+{
+    private const int MaxMessages = 64;
+    private readonly Lock _sync = new();
+    private List<string>? _messages = [];
+
+    public void Add(string message)
+    {
+        lock (_sync)
+        {
+            if (_messages is { Count: < MaxMessages } messages)
+            {
+                messages.Add(message);
+            }
+        }
+    }
+
+    /// <summary>Stops capturing and returns what was captured.</summary>
+    public IReadOnlyList<string> Close()
+    {
+        lock (_sync)
+        {
+            var messages = _messages ?? [];
+            _messages = null;
+            return messages;
         }
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Observability.AspNetCore.Logging;
 
 namespace Observability.AspNetCore.Pipeline;
 
@@ -21,6 +22,20 @@ internal static class HandledExceptions
     public const string ErrorTypeTag = "error.type";
 
     public static void Report(HttpContext context, Exception exception)
+    {
+        try
+        {
+            ReportCore(context, exception);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A subscriber that throws (a listener, an activity's exception recorder) must not replace the request's own
+            // exception, nor cost it its 500, its X-Request-ID and its completion event.
+            StderrSelfLog.Post($"Observability: reporting a handled exception to diagnostics subscribers failed: {ex.GetType().Name}: {ex.Message}");
+        }
+    }
+
+    private static void ReportCore(HttpContext context, Exception exception)
     {
         var feature = new ExceptionHandlerFeature
         {

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 
 namespace Observability.AspNetCore.Pipeline;
 
@@ -33,6 +34,7 @@ internal sealed class WorkerState(string name)
     private long _lastBeat;
     private long _lastBeatUnixMs;
     private int _waiting;
+    private int _loops;
     private int _inProgress;
     private long _succeeded;
     private long _failed;
@@ -56,8 +58,11 @@ internal sealed class WorkerState(string name)
     /// <summary>Wall-clock time of the last beat, or null before the first.</summary>
     public DateTimeOffset? LastBeat => Interlocked.Read(ref _lastBeatUnixMs) is var ms and > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
 
-    public void SetBeatInterval(TimeSpan interval)
+    /// <summary>A loop starts (or restarts) under this name: a fault of an earlier loop is over.</summary>
+    public void LoopStarted(TimeSpan interval)
     {
+        Interlocked.Increment(ref _loops);
+        Volatile.Write(ref _fault, null);
         BeatInterval = interval;
         Volatile.Write(ref _beatIntervalTicks, interval.Ticks);
         Beat();
@@ -69,13 +74,17 @@ internal sealed class WorkerState(string name)
         Volatile.Write(ref _lastBeatUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
     }
 
-    /// <summary>The loop waits on its queue: idle, however long (an empty or unreachable queue is not a stall).</summary>
-    public void EnterWait() => Volatile.Write(ref _waiting, 1);
+    /// <summary>A loop of this name ended: a fault unless the host is stopping (the caller decides).</summary>
+    public void LoopEnded() => Interlocked.Decrement(ref _loops);
+
+    /// <summary>A loop waits on its queue: idle, however long (an empty or unreachable queue is not a stall).</summary>
+    public void EnterWait() => Interlocked.Increment(ref _waiting);
 
     public void ExitWait()
     {
-        Volatile.Write(ref _waiting, 0);
+        // Beat first: a probe in between must not see the beat from before a long idle wait.
         Beat();
+        Interlocked.Decrement(ref _waiting);
     }
 
     public void RunStarted()
@@ -111,8 +120,9 @@ internal sealed class WorkerState(string name)
             return fault;
         }
 
+        // Idle while every loop of this name waits on its queue.
         var interval = Volatile.Read(ref _beatIntervalTicks);
-        if (interval <= 0 || Volatile.Read(ref _waiting) == 1)
+        if (interval <= 0 || Volatile.Read(ref _waiting) >= Volatile.Read(ref _loops))
         {
             return null;
         }
@@ -124,7 +134,9 @@ internal sealed class WorkerState(string name)
         }
 
         var running = InProgress > 0 ? " while a run is in progress" : " outside its queue wait";
-        return $"stalled: no beat for {since.TotalSeconds:0.0} s{running} (beat interval {BeatInterval!.Value.TotalSeconds:0.###} s)";
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"stalled: no beat for {since.TotalSeconds:0.0} s{running} (beat interval {BeatInterval!.Value.TotalSeconds:0.###} s)");
     }
 
     /// <summary>The last failed run: the exception's type name and when.</summary>

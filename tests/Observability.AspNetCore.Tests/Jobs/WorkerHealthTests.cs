@@ -106,6 +106,33 @@ public sealed class WorkerHealthTests
     }
 
     [Fact]
+    public async Task A_loop_registered_again_under_the_same_name_is_healthy_again()
+    {
+        await using var app = await HealthTestApp.StartAsync();
+        Jobs(app).RegisterWorker("restarted", Interval).Dispose();
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await app.GetAsync("/health/live")).Status);
+
+        using var again = Jobs(app).RegisterWorker("restarted", Interval);
+
+        Assert.Equal(HttpStatusCode.OK, (await app.GetAsync("/health/live")).Status);
+    }
+
+    [Fact]
+    public async Task A_background_service_ended_by_a_cancellation_that_is_not_the_host_stopping_is_faulted()
+    {
+        await using var app = await HealthTestApp.StartAsync(configureBuilder: b =>
+        {
+            b.Services.Configure<HostOptions>(o => o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);
+            b.Services.AddHostedService<TimedOutService>();
+        });
+
+        await PollAsync(app, "/health/live", HttpStatusCode.ServiceUnavailable);
+        var detailed = await app.GetAsync("/health/detailed");
+
+        Assert.Contains("cancellation", detailed.Json!.Value.GetProperty("workers").GetProperty("TimedOutService").GetProperty("reason").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_background_service_whose_ExecuteAsync_throws_shows_as_faulted_when_the_host_ignores_it()
     {
         await using var app = await HealthTestApp.StartAsync(configureBuilder: b =>
@@ -131,6 +158,16 @@ public sealed class WorkerHealthTests
 
         Assert.Equal(HttpStatusCode.OK, (await app.GetAsync("/health/live")).Status);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await app.GetAsync("/health/ready")).Status);
+    }
+
+    private sealed class TimedOutService : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            // An HttpClient timeout, say: a cancellation of the service's own, not the host's.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+            await Task.Delay(Timeout.Infinite, timeout.Token);
+        }
     }
 
     private sealed class FailingService : BackgroundService
