@@ -63,6 +63,7 @@ public class DeployLiveStackFixture : IAsyncLifetime
             Prefix + "health_check_status",
             Prefix + "http_requests_total{endpoint=\"/api/db/slow\"}",
             Prefix + "job_runs_total{outcome=\"failed\"} > 0",
+            Prefix + "job_slow_runs_total > 0",
             Prefix + "kestrel_connection_duration_seconds_count{error_type!=\"\"}");
         await Task.Delay(TimeSpan.FromSeconds(2));
         await _stack.DriveAsync(3, paths);
@@ -74,10 +75,10 @@ public class DeployLiveStackFixture : IAsyncLifetime
         (Exposition, Families) = await _stack.ScrapeAsync();
     }
 
-    /// <summary>A succeeding and a failing job run, and a request with oversized headers, which Kestrel ends with an error.</summary>
+    /// <summary>A fast, a slow (over its threshold) and a failing job run, and a request with oversized headers, which Kestrel ends with an error.</summary>
     private async Task DriveJobsAndConnectionErrorsAsync()
     {
-        foreach (var kind in new[] { "fast", "fail" })
+        foreach (var kind in new[] { "fast", "slow", "fail" })
         {
             using var enqueued = await Stack.App.Client.PostAsync(new Uri($"/api/jobs/{kind}", UriKind.Relative), null);
             Assert.True(enqueued.IsSuccessStatusCode, $"POST /api/jobs/{kind}: {(int)enqueued.StatusCode}");
