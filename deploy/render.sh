@@ -17,7 +17,10 @@ set -euo pipefail
 
 # Bridged meter families (Kestrel's, Npgsql's, ...) that the assets use. The app prefixes every bridged family, but
 # only these names can be told apart from label names of the same shape (db_client_connection_pool_name is a label).
-bridged_families=()
+bridged_families=(
+  db_client_connection_count_value db_client_connection_max
+  kestrel_connection_duration_seconds kestrel_rejected_connections_total kestrel_active_connections
+)
 
 deploy_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 reference="$(dirname "$deploy_dir")/docs/metrics.md"

@@ -11,6 +11,10 @@ builder.AddSampleDatabase();
 builder.AddSampleCache();
 builder.AddSampleJobs();
 
+// Kestrel reads only its endpoints from configuration; its limits (Kestrel:Limits:MaxConcurrentConnections, ...) are bound
+// here, so a deployment can set them as environment variables.
+builder.WebHost.ConfigureKestrel(kestrel => builder.Configuration.GetSection("Kestrel:Limits").Bind(kestrel.Limits));
+
 var app = builder.Build();
 
 // First, so that every response (including the 500 of an unhandled exception) carries the request ID and is logged.

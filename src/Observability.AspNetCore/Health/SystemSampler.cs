@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Pipeline;
 
 namespace Observability.AspNetCore.Health;
@@ -31,7 +32,7 @@ internal sealed class SystemSampler(TimeProvider time, IOptions<ObservabilityOpt
     private const double Megabyte = 1024 * 1024;
 
     private readonly Lock _gate = new();
-    private readonly double? _memoryLimitMb = CgroupMemory.ReadLimitBytes() is { } limit ? Math.Round(limit / Megabyte, 1) : null;
+    private readonly double? _memoryLimitMb = CgroupLimits.ReadMemoryLimitBytes() is { } limit ? Math.Round(limit / Megabyte, 1) : null;
     private IDisposable? _ticking;
     private long _lastTimestamp = time.GetTimestamp();
     private TimeSpan _lastCpu = Environment.CpuUsage.TotalTime;
@@ -116,77 +117,5 @@ internal sealed class SystemSampler(TimeProvider time, IOptions<ObservabilityOpt
 
         using var process = Process.GetCurrentProcess();
         return process.Threads.Count;
-    }
-}
-
-/// <summary>The memory limit of the process's cgroup (v2 <c>memory.max</c>, v1 <c>memory.limit_in_bytes</c>), null when there is none.</summary>
-internal static class CgroupMemory
-{
-    // cgroup v1 reports "no limit" as a page-rounded long.MaxValue; anything this large is no limit.
-    private const long Unlimited = 1L << 60;
-
-    public static long? ReadLimitBytes()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return null;
-        }
-
-        try
-        {
-            foreach (var path in CandidatePaths(File.ReadAllText("/proc/self/cgroup")))
-            {
-                if (File.Exists(path))
-                {
-                    return ParseLimit(File.ReadAllText(path));
-                }
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // No readable cgroup files: report no limit rather than fail the endpoint.
-        }
-
-        return null;
-    }
-
-    /// <summary>The files to try, most specific first: v2 (<c>0::/path</c>), then v1 (<c>N:memory:/path</c>), each at the cgroup's path and at the root.</summary>
-    internal static IEnumerable<string> CandidatePaths(string procSelfCgroup)
-    {
-        var lines = procSelfCgroup.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        foreach (var line in lines)
-        {
-            if (line.StartsWith("0::", StringComparison.Ordinal))
-            {
-                var path = line[3..].TrimEnd('/');
-                if (path.Length > 0)
-                {
-                    yield return $"/sys/fs/cgroup{path}/memory.max";
-                }
-
-                yield return "/sys/fs/cgroup/memory.max";
-            }
-        }
-
-        foreach (var line in lines)
-        {
-            var parts = line.Split(':', 3);
-            if (parts.Length == 3 && parts[1].Split(',').Contains("memory"))
-            {
-                var path = parts[2].TrimEnd('/');
-                if (path.Length > 0)
-                {
-                    yield return $"/sys/fs/cgroup/memory{path}/memory.limit_in_bytes";
-                }
-
-                yield return "/sys/fs/cgroup/memory/memory.limit_in_bytes";
-            }
-        }
-    }
-
-    internal static long? ParseLimit(string content)
-    {
-        var value = content.Trim();
-        return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var bytes) && bytes > 0 && bytes < Unlimited ? bytes : null;
     }
 }

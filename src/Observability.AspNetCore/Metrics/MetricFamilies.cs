@@ -25,6 +25,8 @@ internal static class MetricFamilies
     public const string ProcessStartTime = "process_start_time_seconds";
     public const string ProcessOpenFds = "process_open_fds";
     public const string ProcessThreads = "process_threads";
+    public const string ProcessCpuLimit = "process_cpu_limit_cores";
+    public const string ProcessMemoryLimit = "process_memory_limit_bytes";
     public const string GcCollections = "dotnet_gc_collections_total";
     public const string GcHeapSize = "dotnet_gc_heap_size_bytes";
     public const string GcAllocated = "dotnet_gc_allocated_bytes_total";
@@ -48,7 +50,7 @@ internal static class MetricFamilies
         HttpRequests, HttpRequestDuration, HttpRequestsInProgress, HttpRequestExceptions, HttpSlowRequests,
         DbSlowQueries, DbQueryDuration, HttpRequestDbCommands, DbRepeatedQueries,
         HealthCheckStatus, HealthCheckDuration,
-        ProcessCpuSeconds, ProcessResidentMemory, ProcessStartTime, ProcessOpenFds, ProcessThreads,
+        ProcessCpuSeconds, ProcessResidentMemory, ProcessStartTime, ProcessOpenFds, ProcessThreads, ProcessCpuLimit, ProcessMemoryLimit,
         GcCollections, GcHeapSize, GcAllocated, GcPause,
         ThreadPoolThreads, ThreadPoolQueueLength, ThreadPoolCompletedItems, LockContentions,
         AppInfo, LogLinesDropped,

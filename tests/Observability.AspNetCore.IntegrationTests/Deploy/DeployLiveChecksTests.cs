@@ -1,18 +1,23 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using Observability.AspNetCore.IntegrationTests.Infrastructure;
 
 namespace Observability.AspNetCore.IntegrationTests.Deploy;
 
 /// <summary>
-/// One live stack for the checks that need the real thing: the sample API run with the Kubernetes excerpt's settings and a
-/// healthy Redis check, driven through every feature the dashboard shows (twice, so rates have increases to show), and a
-/// real Prometheus loading the shipped prometheus.yml and alerts.yml.
+/// One live stack for the checks that need the real thing: the sample API run with the Kubernetes excerpt's settings on
+/// PostgreSQL (for Npgsql's pool metrics) and a healthy Redis check, driven through every feature the dashboard shows
+/// (twice, so rates have increases to show), and a real Prometheus loading the shipped prometheus.yml and alerts.yml.
 /// </summary>
 public class DeployLiveStackFixture : IAsyncLifetime
 {
+    // Above what the drive opens at once (15 requests, the scrape, the job posts); the fixture then opens more to be rejected.
+    private const int MaxConnections = 40;
+
     private RedisServer? _redis;
+    private PostgresServer? _postgres;
     private DeployStack? _stack;
 
     internal DeployStack Stack => _stack ?? throw new InvalidOperationException("not started");
@@ -30,7 +35,11 @@ public class DeployLiveStackFixture : IAsyncLifetime
 
     public virtual async Task InitializeAsync()
     {
-        _redis = await RedisServer.StartAsync();
+        var redis = RedisServer.StartAsync();
+        var postgres = PostgresServer.StartAsync();
+        _redis = await redis;
+        _postgres = await postgres;
+        await _postgres.CreateDatabaseAsync("deploy");
 
         // The Kubernetes excerpt's environment, so its configuration keys pass the sample's startup validation; Kestrel's
         // port comes from --urls instead.
@@ -39,23 +48,72 @@ public class DeployLiveStackFixture : IAsyncLifetime
             .Where(e => e.Key != "ASPNETCORE_HTTP_PORTS")
             .ToDictionary(e => e.Key, e => (string?)e.Value, StringComparer.Ordinal);
         environment["Observability__Health__Redis__ConnectionString"] = _redis.ConnectionString;
+        environment["ConnectionStrings__Postgres"] = _postgres.ConnectionStringFor("deploy");
+        environment["Kestrel__Limits__MaxConcurrentConnections"] = MaxConnections.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         _stack = await DeployStack.StartAsync(environment, await File.ReadAllTextAsync(Assets.AlertRules));
 
         // Two waves: the first creates the labelled series, the second increases them once Prometheus has stored them.
         string[] paths = ["/api/items/1", "/api/items/999", "/api/boom", "/api/slow?ms=150", "/api/db/slow?ms=600"];
         await _stack.DriveAsync(1, paths);
+        await DriveJobsAndConnectionErrorsAsync();
         await _stack.WaitForSeriesAsync(
             Prefix + "http_request_exceptions_total",
             Prefix + "http_slow_requests_total",
             Prefix + "health_check_status",
-            Prefix + "http_requests_total{endpoint=\"/api/db/slow\"}");
+            Prefix + "http_requests_total{endpoint=\"/api/db/slow\"}",
+            Prefix + "job_runs_total{outcome=\"failed\"} > 0",
+            Prefix + "job_slow_runs_total > 0",
+            Prefix + "kestrel_connection_duration_seconds_count{error_type!=\"\"}");
         await Task.Delay(TimeSpan.FromSeconds(2));
         await _stack.DriveAsync(3, paths);
+        await DriveJobsAndConnectionErrorsAsync();
         await _stack.Prometheus.WaitForQueryResultAsync(Prefix + "http_requests_total{endpoint=\"/api/boom\"} >= 4", TimeSpan.FromSeconds(20));
+        await RejectConnectionsAsync();
         await Task.Delay(TimeSpan.FromSeconds(1.5));
 
         (Exposition, Families) = await _stack.ScrapeAsync();
+    }
+
+    /// <summary>A fast, a slow (over its threshold) and a failing job run, and a request with oversized headers, which Kestrel ends with an error.</summary>
+    private async Task DriveJobsAndConnectionErrorsAsync()
+    {
+        foreach (var kind in new[] { "fast", "slow", "fail" })
+        {
+            using var enqueued = await Stack.App.Client.PostAsync(new Uri($"/api/jobs/{kind}", UriKind.Relative), null);
+            Assert.True(enqueued.IsSuccessStatusCode, $"POST /api/jobs/{kind}: {(int)enqueued.StatusCode}");
+        }
+
+        // A client of its own: Kestrel closes the connection after the 431.
+        using var client = new HttpClient { BaseAddress = Stack.App.BaseAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/items/1");
+        request.Headers.Add("X-Oversized", new string('a', 40_000));
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.RequestHeaderFieldsTooLarge, response.StatusCode);
+    }
+
+    /// <summary>Holds more idle connections than Kestrel's limit until Prometheus has seen it reject some.</summary>
+    private async Task RejectConnectionsAsync()
+    {
+        var sockets = new List<TcpClient>();
+        try
+        {
+            for (var i = 0; i < MaxConnections + 5; i++)
+            {
+                var socket = new TcpClient();
+                sockets.Add(socket);
+                await socket.ConnectAsync(Stack.App.BaseAddress.Host, Stack.App.BaseAddress.Port);
+            }
+
+            await Stack.Prometheus.WaitForQueryResultAsync(Prefix + "kestrel_rejected_connections_total > 0", TimeSpan.FromSeconds(20));
+        }
+        finally
+        {
+            foreach (var socket in sockets)
+            {
+                socket.Dispose();
+            }
+        }
     }
 
     public virtual async Task DisposeAsync()
@@ -63,6 +121,11 @@ public class DeployLiveStackFixture : IAsyncLifetime
         if (_stack is not null)
         {
             await _stack.DisposeAsync();
+        }
+
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync();
         }
 
         if (_redis is not null)

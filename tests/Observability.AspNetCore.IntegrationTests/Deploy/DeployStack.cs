@@ -33,7 +33,8 @@ internal sealed partial class DeployStack : IAsyncDisposable
         MiniYaml.ParseFile(DeployFiles.PrometheusConfig)!["scrape_configs"]![0]!["job_name"]!.GetValue<string>();
 
     /// <summary>
-    /// Starts the sample (SQLite in a temp dir, only the library's own meters, slow requests from 100 ms, health metrics
+    /// Starts the sample (SQLite in a temp dir unless the environment sets <c>ConnectionStrings__Postgres</c>, the library's
+    /// own meters plus Npgsql's and Kestrel's, slow requests from 100 ms, health metrics
     /// published every second, plus <paramref name="environment"/>) and Prometheus with <paramref name="rules"/> as alerts.yml.
     /// </summary>
     public static async Task<DeployStack> StartAsync(IDictionary<string, string?> environment, string rules)
@@ -45,8 +46,10 @@ internal sealed partial class DeployStack : IAsyncDisposable
             var variables = new Dictionary<string, string?>(StringComparer.Ordinal)
             {
                 ["ConnectionStrings__Sqlite"] = $"Data Source={data.Combine("deploy.db")}",
-                // Only the library's own metrics: the names checked must be the library's, not some other meter's.
-                ["Observability__Metrics__Meters__0"] = "No.Such.Meter",
+                // The library's own metrics plus the bridged meters the assets read (render.sh's bridged_families), and
+                // no other: the names checked must be the library's or those, not some other meter's.
+                ["Observability__Metrics__Meters__0"] = "Npgsql",
+                ["Observability__Metrics__Meters__1"] = "Microsoft.AspNetCore.Server.Kestrel",
                 ["Observability__SlowRequests__ThresholdMs"] = "100",
                 ["Observability__Health__PublishIntervalMs"] = "1000",
             };

@@ -26,7 +26,7 @@ public sealed partial class DeployToolChecksTests
         var result = await PromTools.RunAsync("promtool", "check", "rules", "--lint=all", "--lint-fatal", DeployFiles.AlertRules);
 
         Assert.True(result.Succeeded, result.ToString());
-        Assert.Contains("SUCCESS: 8 rules found", result.CombinedOutput, StringComparison.Ordinal);
+        Assert.Contains("SUCCESS: 19 rules found", result.CombinedOutput, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -57,7 +57,7 @@ public sealed partial class DeployToolChecksTests
         }
 
         var alerts = DeployFiles.ReadAlertRules().Select(r => r.Name).ToList();
-        Assert.Equal(8, alerts.Count);
+        Assert.Equal(19, alerts.Count);
         Assert.All(alerts, name =>
         {
             Assert.True(firing.Contains(name), $"alerts.test.yml has no case where {name} fires");
@@ -72,7 +72,12 @@ public sealed partial class DeployToolChecksTests
         var rules = DeployFiles.ReadAlertRules();
 
         Assert.Equal(
-            ["DependencyUnhealthy", "HighErrorRatio", "HighLatencyP95", "HighProcessMemory", "SlowQueryRate", "SlowRequestRate", "TargetDown", "ThreadPoolStarvation"],
+            [
+                "DbPoolSaturation", "DependencyDegraded", "DependencyUnhealthy", "HighCpuAgainstLimit", "HighDbCommandsPerRequest",
+                "HighErrorRatio", "HighLatencyP95", "HighMemoryAgainstLimit", "HighProcessMemory", "JobFailureRatio", "JobQueueBacklog",
+                "KestrelConnectionErrors", "KestrelRejectedConnections", "RepeatedQueries", "SlowQueryRate", "SlowRequestRate",
+                "TargetDown", "ThreadPoolStarvation", "WorkerStalled",
+            ],
             rules.Select(r => r.Name).Order(StringComparer.Ordinal));
         Assert.Equal(rules.Count, rules.Select(r => r.Name).Distinct(StringComparer.Ordinal).Count());
         foreach (var rule in rules)

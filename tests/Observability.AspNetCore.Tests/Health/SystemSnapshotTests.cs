@@ -32,24 +32,4 @@ public sealed class SystemSnapshotTests
         Assert.True(cpu > 0, $"cpuPercent was {cpu}");
         Assert.InRange(cpu, 0, 100);
     }
-
-    [Theory]
-    [InlineData("0::/kubepods/pod1/c1\n", "/sys/fs/cgroup/kubepods/pod1/c1/memory.max", "/sys/fs/cgroup/memory.max")]
-    [InlineData("0::/\n", "/sys/fs/cgroup/memory.max")]
-    [InlineData("4:memory:/docker/abc\n1:cpu:/docker/abc\n", "/sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.limit_in_bytes")]
-    [InlineData("5:cpuacct,memory:/\n", "/sys/fs/cgroup/memory/memory.limit_in_bytes")]
-    public void Memory_limit_files_are_found_for_cgroup_v2_and_v1(string procSelfCgroup, params string[] expected)
-    {
-        Assert.Equal(expected, CgroupMemory.CandidatePaths(procSelfCgroup));
-    }
-
-    [Theory]
-    [InlineData("536870912\n", 536870912L)]
-    [InlineData("max\n", null)]
-    [InlineData("9223372036854771712\n", null)]
-    [InlineData("garbage", null)]
-    public void Memory_limit_values_are_parsed_and_no_limit_is_null(string content, long? expected)
-    {
-        Assert.Equal(expected, CgroupMemory.ParseLimit(content));
-    }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Observability.AspNetCore.Core;
 using Prometheus;
 using Serilog.Debugging;
 
@@ -63,6 +64,8 @@ internal sealed class RuntimeCollector
         _residentMemory = families.CreateGauge(MetricFamilies.ProcessResidentMemory, "Resident memory (working set) of the process, in bytes.");
         var startTime = families.CreateGauge(MetricFamilies.ProcessStartTime, "Start time of the process since the Unix epoch, in seconds.");
         _threads = families.CreateGauge(MetricFamilies.ProcessThreads, "Operating-system threads in the process.");
+        var cpuLimit = families.CreateGauge(MetricFamilies.ProcessCpuLimit, "CPU limit of the process's cgroup in cores (quota / period); 0 when there is none.");
+        var memoryLimit = families.CreateGauge(MetricFamilies.ProcessMemoryLimit, "Memory limit of the process's cgroup, in bytes; 0 when there is none.");
 
         // /proc is Linux-only; elsewhere the metric is left out rather than exported as a misleading 0.
         if (OperatingSystem.IsLinux() && Directory.Exists(ProcFd))
@@ -86,8 +89,11 @@ internal sealed class RuntimeCollector
         var info = families.CreateGauge(MetricFamilies.AppInfo, "The application: service name, version and environment; always 1.", "service", "version", "environment");
         info.WithLabels(service, version, environment).Set(1);
 
-        // Constant for the life of the process: set once, not per scrape.
+        // Constant for the life of the process: set once, not per scrape. The limits are always present, 0 meaning none,
+        // so a rule can divide by them behind a "> 0" guard instead of depending on a series that may be absent.
         startTime.Set(ProcessStartUnixSeconds());
+        cpuLimit.Set(CgroupLimits.ReadCpuLimitCores() ?? 0);
+        memoryLimit.Set(CgroupLimits.ReadMemoryLimitBytes() ?? 0);
     }
 
     /// <summary>Refreshes every value; never throws, because a throwing before-collect callback fails the whole scrape.</summary>

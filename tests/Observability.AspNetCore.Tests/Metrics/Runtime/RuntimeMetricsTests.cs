@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Metrics.Runtime;
 using static Observability.AspNetCore.Tests.Metrics.Bridge.ScrapeText;
 
@@ -14,6 +15,8 @@ public sealed class RuntimeMetricsTests
             { "process_resident_memory_bytes", "gauge" },
             { "process_start_time_seconds", "gauge" },
             { "process_threads", "gauge" },
+            { "process_cpu_limit_cores", "gauge" },
+            { "process_memory_limit_bytes", "gauge" },
             { "dotnet_gc_collections_total", "counter" },
             { "dotnet_gc_heap_size_bytes", "gauge" },
             { "dotnet_gc_allocated_bytes_total", "counter" },
@@ -68,6 +71,18 @@ public sealed class RuntimeMetricsTests
         using var process = Process.GetCurrentProcess();
         var expectedStart = (process.StartTime.ToUniversalTime() - DateTime.UnixEpoch).TotalSeconds;
         Assert.Equal(expectedStart, Value(text, "process_start_time_seconds"), 0.01);
+    }
+
+    [Fact]
+    public async Task Cgroup_limits_are_published_with_zero_for_no_limit()
+    {
+        var text = await ScrapeRuntimeAsync();
+
+        // Whatever this machine's cgroup says; the parsing and the fake cgroup trees are covered in CgroupLimitsTests.
+        Assert.Equal(CgroupLimits.ReadCpuLimitCores() ?? 0, Value(text, "process_cpu_limit_cores"));
+        Assert.Equal(CgroupLimits.ReadMemoryLimitBytes() ?? 0, Value(text, "process_memory_limit_bytes"));
+        Assert.True(Value(text, "process_cpu_limit_cores") >= 0);
+        Assert.True(Value(text, "process_memory_limit_bytes") >= 0);
     }
 
     [Fact]
