@@ -11,6 +11,7 @@ builder.AddSampleDatabase();
 builder.AddSampleCache();
 builder.Services.AddSingleton<InMemoryJobQueue>();
 builder.Services.AddHostedService<JobWorker>();
+builder.Services.AddOutgoingClient();
 
 var app = builder.Build();
 
