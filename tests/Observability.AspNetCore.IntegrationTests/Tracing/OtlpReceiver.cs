@@ -1,11 +1,13 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
+using System.Net;
 using Google.Protobuf;
+using Grpc.Core;
+using Status = OpenTelemetry.Proto.Trace.V1.Status;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Proto.Collector.Trace.V1;
@@ -15,10 +17,11 @@ using OpenTelemetry.Proto.Trace.V1;
 namespace Observability.AspNetCore.IntegrationTests.Tracing;
 
 /// <summary>
-/// An OTLP/HTTP receiver on a free loopback port: real Kestrel that accepts what a collector accepts on its HTTP port
-/// (POST <c>/v1/traces</c> with <c>application/x-protobuf</c>, gzip or not), decodes <c>ExportTraceServiceRequest</c>
-/// with the messages compiled from the OTLP <c>.proto</c> files, and keeps every span. Anything else answers 404 (a
-/// wrong path) or 415 (a wrong content type) and is counted, so an exporter posting to the wrong place fails the test.
+/// An OTLP receiver on two free loopback ports, real Kestrel accepting what a collector accepts: on its HTTP port POST
+/// <c>/v1/traces</c> with <c>application/x-protobuf</c> (gzip or not), on its gRPC port (HTTP/2 without TLS) the
+/// <c>TraceService/Export</c> method, served by Grpc.AspNetCore from the OTLP <c>.proto</c> files. Every span is decoded
+/// and kept. Anything else answers 404 (a wrong path) or 415 (a wrong content type) and is counted, so an exporter
+/// posting to the wrong place fails the test.
 /// </summary>
 internal sealed class OtlpReceiver : IAsyncDisposable
 {
@@ -31,8 +34,16 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
     private OtlpReceiver(WebApplication app) => _app = app;
 
-    /// <summary>The base URL to configure as the OTLP endpoint, e.g. <c>http://127.0.0.1:41234</c> (no signal path).</summary>
+    /// <summary>The base URL to configure as the <c>http/protobuf</c> endpoint, e.g. <c>http://127.0.0.1:41234</c> (no signal path).</summary>
     public string Endpoint { get; private set; } = "";
+
+    /// <summary>The URL to configure as the <c>grpc</c> endpoint.</summary>
+    public string GrpcEndpoint { get; private set; } = "";
+
+    /// <summary>Export calls that arrived over gRPC.</summary>
+    public int GrpcExports => Volatile.Read(ref _grpcExports);
+
+    private int _grpcExports;
 
     public IReadOnlyList<ReceivedSpan> Spans => _spans.ToArray();
 
@@ -42,15 +53,69 @@ internal sealed class OtlpReceiver : IAsyncDisposable
     public static async Task<OtlpReceiver> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        ListenOptions? http = null;
+        ListenOptions? grpc = null;
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, 0, o => http = o);
+            k.Listen(IPAddress.Loopback, 0, o => (grpc = o).Protocols = HttpProtocols.Http2);
+        });
         builder.Logging.ClearProviders();
+        builder.Services.AddGrpc();
+        OtlpReceiver? created = null;
+        builder.Services.AddSingleton(_ => created!);
         var app = builder.Build();
-        var receiver = new OtlpReceiver(app);
-        app.Run(receiver.ReceiveAsync);
+        var receiver = created = new OtlpReceiver(app);
+        app.MapGrpcService<TraceServiceEndpoint>();
+        app.Map(TracesPath, receiver.ReceiveAsync);
+        app.MapFallback(receiver.Reject);
         await app.StartAsync();
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        receiver.Endpoint = $"http://127.0.0.1:{address.Port}";
+        receiver.Endpoint = $"http://127.0.0.1:{((IPEndPoint)http!.EndPoint).Port}";
+        receiver.GrpcEndpoint = $"http://127.0.0.1:{((IPEndPoint)grpc!.EndPoint).Port}";
         return receiver;
+    }
+
+    private Task Reject(HttpContext context)
+    {
+        _rejected.Enqueue($"{context.Request.Method} {context.Request.Path} ({context.Request.ContentType}, {context.Request.Protocol})");
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+        return Task.CompletedTask;
+    }
+
+    private void Record(ExportTraceServiceRequest export)
+    {
+        foreach (var resourceSpans in export.ResourceSpans)
+        {
+            var resource = Attributes(resourceSpans.Resource?.Attributes);
+            foreach (var scopeSpans in resourceSpans.ScopeSpans)
+            {
+                foreach (var span in scopeSpans.Spans)
+                {
+                    _spans.Enqueue(new ReceivedSpan(
+                        Hex(span.TraceId),
+                        Hex(span.SpanId),
+                        span.ParentSpanId.IsEmpty ? null : Hex(span.ParentSpanId),
+                        span.Name,
+                        span.Kind,
+                        scopeSpans.Scope?.Name ?? "",
+                        Attributes(span.Attributes),
+                        resource,
+                        span.Status?.Code ?? Status.Types.StatusCode.Unset,
+                        span.Events.Select(e => new ReceivedEvent(e.Name, Attributes(e.Attributes))).ToList()));
+                }
+            }
+        }
+    }
+
+    /// <summary>The gRPC service a collector implements, generated from <c>trace_service.proto</c>.</summary>
+    private sealed class TraceServiceEndpoint(OtlpReceiver receiver) : TraceService.TraceServiceBase
+    {
+        public override Task<ExportTraceServiceResponse> Export(ExportTraceServiceRequest request, ServerCallContext context)
+        {
+            Interlocked.Increment(ref receiver._grpcExports);
+            receiver.Record(request);
+            return Task.FromResult(new ExportTraceServiceResponse());
+        }
     }
 
     /// <summary>Waits until the spans received so far satisfy <paramref name="condition"/>; fails with what arrived.</summary>
@@ -77,10 +142,9 @@ internal sealed class OtlpReceiver : IAsyncDisposable
     private async Task ReceiveAsync(HttpContext context)
     {
         var request = context.Request;
-        if (!HttpMethods.IsPost(request.Method) || request.Path != TracesPath)
+        if (!HttpMethods.IsPost(request.Method))
         {
-            _rejected.Enqueue($"{request.Method} {request.Path} ({request.ContentType})");
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            await Reject(context);
             return;
         }
 
@@ -99,28 +163,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
         using var buffer = new MemoryStream();
         await body.CopyToAsync(buffer, context.RequestAborted);
-        var export = ExportTraceServiceRequest.Parser.ParseFrom(buffer.ToArray());
-        foreach (var resourceSpans in export.ResourceSpans)
-        {
-            var resource = Attributes(resourceSpans.Resource?.Attributes);
-            foreach (var scopeSpans in resourceSpans.ScopeSpans)
-            {
-                foreach (var span in scopeSpans.Spans)
-                {
-                    _spans.Enqueue(new ReceivedSpan(
-                        Hex(span.TraceId),
-                        Hex(span.SpanId),
-                        span.ParentSpanId.IsEmpty ? null : Hex(span.ParentSpanId),
-                        span.Name,
-                        span.Kind,
-                        scopeSpans.Scope?.Name ?? "",
-                        Attributes(span.Attributes),
-                        resource,
-                        span.Status?.Code ?? Status.Types.StatusCode.Unset,
-                        span.Events.Select(e => new ReceivedEvent(e.Name, Attributes(e.Attributes))).ToList()));
-                }
-            }
-        }
+        Record(ExportTraceServiceRequest.Parser.ParseFrom(buffer.ToArray()));
 
         context.Response.ContentType = ProtobufContentType;
         await context.Response.Body.WriteAsync(new ExportTraceServiceResponse().ToByteArray(), context.RequestAborted);

@@ -109,6 +109,29 @@ public sealed class OtlpTraceExportTests
     }
 
     [Fact]
+    public async Task Over_grpc_the_default_protocol_a_request_and_its_sql_arrive_with_the_ids_of_its_log_line()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = TracingTo(receiver);
+        environment["Observability__Otlp__Endpoint"] = receiver.GrpcEndpoint;
+        environment["Observability__Otlp__Protocol"] = null;
+        await using var sample = await SampleApiProcess.StartAsync(environment);
+
+        using var response = await sample.Client.GetAsync("/api/items");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var completion = await sample.App.WaitForCompletionEventAsync(response.SingleHeader(ClefEvents.RequestIdHeader));
+        var spanId = completion.StringProperty("@sp");
+
+        var spans = await receiver.WaitForSpansAsync(all => all.Any(s => s.SpanId == spanId) && all.Any(s => s.ParentSpanId == spanId));
+        var server = Assert.Single(spans, s => s.SpanId == spanId);
+        Assert.Equal(completion.StringProperty("@tr"), server.TraceId);
+        Assert.Equal("GET /api/items", server.Name);
+        Assert.Contains(spans, s => s.ParentSpanId == spanId && s.Scope == EfCoreScope && s.Attribute("db.query.text")?.Contains("FROM \"Items\"", StringComparison.Ordinal) == true);
+        Assert.True(receiver.GrpcExports > 0, "The spans did not come over gRPC.");
+        Assert.Empty(receiver.Rejected);
+    }
+
+    [Fact]
     public async Task The_standard_otel_exporter_otlp_endpoint_alone_turns_tracing_on_and_gets_the_signal_path()
     {
         await using var receiver = await OtlpReceiver.StartAsync();
