@@ -49,7 +49,7 @@ internal static class TracingRegistration
 
         services.TryAddSingleton<EfCoreCommandSpans>();
         services.Add(ServiceDescriptor.Singleton(typeof(IDbContextOptionsConfiguration<>), typeof(EfCoreCommandSpansConfiguration<>)));
-        services.AddHostedService<TracingStartupLog>();
+        services.AddHostedService<TracingLifetime>();
     }
 
     private static void ConfigureExporter(OtlpExporterOptions exporter, OtlpOptions options, Microsoft.Extensions.Configuration.IConfiguration configuration)
