@@ -40,6 +40,8 @@ internal static class MetricFamilies
     public const string JobRunsInProgress = "job_runs_in_progress";
     public const string JobSlowRuns = "job_slow_runs_total";
     public const string JobQueueDepth = "job_queue_depth";
+    public const string OtlpSpansExported = "otlp_spans_exported_total";
+    public const string OtlpSpansDropped = "otlp_spans_dropped_total";
 
     /// <summary>In the README table's order.</summary>
     public static readonly IReadOnlyList<string> All =
@@ -52,6 +54,7 @@ internal static class MetricFamilies
         ThreadPoolThreads, ThreadPoolQueueLength, ThreadPoolCompletedItems, LockContentions,
         AppInfo, LogLinesDropped,
         JobRuns, JobRunDuration, JobRunsInProgress, JobSlowRuns, JobQueueDepth,
+        OtlpSpansExported, OtlpSpansDropped,
     ];
 }
 

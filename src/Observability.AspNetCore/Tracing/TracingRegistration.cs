@@ -1,10 +1,13 @@
+using System.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Observability.AspNetCore.Hosting;
+using Observability.AspNetCore.Metrics;
 using Observability.AspNetCore.Pipeline;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
@@ -41,7 +44,7 @@ internal static class TracingRegistration
                 .AddSource(EfCoreCommandSpans.SourceName)
                 .SetSampler(static sp => new ParentBasedSampler(
                     new TraceIdRatioBasedSampler(sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.Otlp.SamplingRatio)))
-                .AddOtlpExporter());
+                .AddProcessor(CreateExportProcessor));
 
         services.AddOptions<AspNetCoreTraceInstrumentationOptions>().Configure(static o => o.EnrichWithHttpResponse = EnrichWithRequestId);
         services.AddOptions<OtlpExporterOptions>().Configure<IOptions<ObservabilityOptions>>((exporter, options) =>
@@ -50,6 +53,29 @@ internal static class TracingRegistration
         services.TryAddSingleton<EfCoreCommandSpans>();
         services.Add(ServiceDescriptor.Singleton(typeof(IDbContextOptionsConfiguration<>), typeof(EfCoreCommandSpansConfiguration<>)));
         services.AddHostedService<TracingLifetime>();
+    }
+
+    /// <summary>
+    /// The batch processor and exporter <c>AddOtlpExporter()</c> would build, with the exporter counting its results.
+    /// Options come from <c>OTEL_EXPORTER_OTLP_*</c> and <c>OTEL_BSP_*</c> in the environment, then ours.
+    /// </summary>
+    private static BaseProcessor<Activity> CreateExportProcessor(IServiceProvider services)
+    {
+        var exporter = services.GetRequiredService<IOptionsMonitor<OtlpExporterOptions>>().Get(Options.DefaultName);
+        var options = services.GetRequiredService<IOptions<ObservabilityOptions>>().Value;
+        var metrics = options.Metrics.Enabled ? services.GetRequiredService<RequestMetrics>().Families : null;
+        var stats = new TracingExportStats(
+            metrics?.CreateCounter(MetricFamilies.OtlpSpansExported, "Spans the OTLP collector accepted."),
+            metrics?.CreateCounter(MetricFamilies.OtlpSpansDropped, "Spans lost because their export to the OTLP collector failed."),
+            exporter.Endpoint,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("Observability.AspNetCore.Tracing"));
+        var batch = exporter.BatchExportProcessorOptions;
+        return new BatchActivityExportProcessor(
+            new CountingOtlpExporter(exporter, stats),
+            batch.MaxQueueSize,
+            batch.ScheduledDelayMilliseconds,
+            batch.ExporterTimeoutMilliseconds,
+            batch.MaxExportBatchSize);
     }
 
     private static void ConfigureExporter(OtlpExporterOptions exporter, OtlpOptions options, Microsoft.Extensions.Configuration.IConfiguration configuration)
@@ -69,7 +95,7 @@ internal static class TracingRegistration
     }
 
     // Runs when the server span ends, only for recorded spans; the request ID is resolved by then.
-    private static void EnrichWithRequestId(System.Diagnostics.Activity activity, Microsoft.AspNetCore.Http.HttpResponse response)
+    private static void EnrichWithRequestId(Activity activity, Microsoft.AspNetCore.Http.HttpResponse response)
     {
         if (RequestScope.Find(response.HttpContext) is { } scope)
         {

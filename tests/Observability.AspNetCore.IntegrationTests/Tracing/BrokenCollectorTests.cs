@@ -51,6 +51,16 @@ public sealed class BrokenCollectorTests(ITestOutputHelper output)
             Assert.True(silent.AcceptedConnections > 0, "The exporter never tried the collector.");
         }
 
+        // What an operator sees: the lost spans counted on /metrics, and one Warning (at most one a minute) naming the
+        // collector, never its headers.
+        var dropped = await WaitForCounterAsync(sample, "otlp_spans_dropped_total");
+        Assert.True(dropped > 0);
+        var warnings = sample.App.JsonLines().Where(e => e.TryGetProperty("EventId", out var id) && id.StringProperty("Name") == "OtlpExportFailed").ToList();
+        var warning = Assert.Single(warnings);
+        Assert.Equal("Warning", warning.Level());
+        Assert.StartsWith(endpoint, warning.StringProperty("OtlpEndpoint"), StringComparison.Ordinal);
+        Assert.True(warning.GetProperty("DroppedSpans").GetInt64() > 0, warning.ToString());
+
         var clock = Stopwatch.StartNew();
         var exitCode = await sample.App.StopWithSigtermAsync();
         output.WriteLine($"{kind}/{protocol}: stopped in {clock.ElapsedMilliseconds} ms");
@@ -59,5 +69,24 @@ public sealed class BrokenCollectorTests(ITestOutputHelper output)
         // The host's own shutdown (drain, log flush: well under a second) plus at most one exporter timeout; left to
         // itself the SDK waits up to 5 s for the queued batches, whatever the timeout.
         Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(ExporterTimeoutMs + 2500), $"Shutdown took {clock.ElapsedMilliseconds} ms.\n{sample.App.OutputDump}");
+    }
+
+    /// <summary>Polls the scrape until the unlabelled counter is above zero; returns its value.</summary>
+    internal static async Task<double> WaitForCounterAsync(SampleApiProcess sample, string name)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var scrape = await sample.Client.GetStringAsync("/metrics");
+            var line = scrape.Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
+            var value = line is null ? 0 : double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+            if (value > 0)
+            {
+                return value;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"{name} stayed at 0. Last scrape:\n{scrape}");
+            await Task.Delay(200);
+        }
     }
 }

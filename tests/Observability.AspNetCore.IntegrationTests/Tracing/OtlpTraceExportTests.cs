@@ -129,6 +129,9 @@ public sealed class OtlpTraceExportTests
         Assert.Contains(spans, s => s.ParentSpanId == spanId && s.Scope == EfCoreScope && s.Attribute("db.query.text")?.Contains("FROM \"Items\"", StringComparison.Ordinal) == true);
         Assert.True(receiver.GrpcExports > 0, "The spans did not come over gRPC.");
         Assert.Empty(receiver.Rejected);
+
+        Assert.True(await BrokenCollectorTests.WaitForCounterAsync(sample, "otlp_spans_exported_total") >= spans.Count);
+        Assert.Contains("\notlp_spans_dropped_total 0\n", await sample.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -169,7 +172,12 @@ public sealed class OtlpTraceExportTests
         await using var receiver = await OtlpReceiver.StartAsync();
         // A content root of its own: the test's output folder holds the sample's appsettings.json, which names the service.
         using var contentRoot = TempDirectory.Create("obs-otlp");
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Staging", ApplicationName = "InProcessApp", ContentRootPath = contentRoot.Path });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            EnvironmentName = "Staging",
+            ApplicationName = typeof(OtlpTraceExportTests).Assembly.GetName().Name,
+            ContentRootPath = contentRoot.Path,
+        });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -177,7 +185,6 @@ public sealed class OtlpTraceExportTests
             ["Observability:Otlp:Protocol"] = "http/protobuf",
             ["OTEL_SERVICE_NAME"] = "orders-api",
             ["OTEL_RESOURCE_ATTRIBUTES"] = "service.namespace=shop,service.name=ignored",
-            [ScheduleDelayVariable] = "200",
             ["Serilog:MinimumLevel:Default"] = "Fatal",
         });
         builder.AddObservability();
