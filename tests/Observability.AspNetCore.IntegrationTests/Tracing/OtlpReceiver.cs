@@ -47,6 +47,11 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
     public IReadOnlyList<ReceivedSpan> Spans => _spans.ToArray();
 
+    /// <summary>The headers of every accepted export request (HTTP and gRPC).</summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, string>> ExportHeaders => _headers.ToArray();
+
+    private readonly ConcurrentQueue<IReadOnlyDictionary<string, string>> _headers = new();
+
     /// <summary>Requests that a collector would have refused: method, path and content type.</summary>
     public IReadOnlyList<string> Rejected => _rejected.ToArray();
 
@@ -82,6 +87,9 @@ internal sealed class OtlpReceiver : IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    private void KeepHeaders(HttpContext context) =>
+        _headers.Enqueue(context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase));
+
     private void Record(ExportTraceServiceRequest export)
     {
         foreach (var resourceSpans in export.ResourceSpans)
@@ -113,6 +121,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
         public override Task<ExportTraceServiceResponse> Export(ExportTraceServiceRequest request, ServerCallContext context)
         {
             Interlocked.Increment(ref receiver._grpcExports);
+            receiver.KeepHeaders(context.GetHttpContext());
             receiver.Record(request);
             return Task.FromResult(new ExportTraceServiceResponse());
         }
@@ -163,6 +172,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
         using var buffer = new MemoryStream();
         await body.CopyToAsync(buffer, context.RequestAborted);
+        KeepHeaders(context);
         Record(ExportTraceServiceRequest.Parser.ParseFrom(buffer.ToArray()));
 
         context.Response.ContentType = ProtobufContentType;

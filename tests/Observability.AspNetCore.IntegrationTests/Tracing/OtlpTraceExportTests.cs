@@ -134,6 +134,25 @@ public sealed class OtlpTraceExportTests
         Assert.Contains("\notlp_spans_dropped_total 0\n", await sample.Client.GetStringAsync("/metrics"), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("http/protobuf")]
+    [InlineData("grpc")]
+    public async Task Configured_headers_reach_the_collector_and_no_log_line_shows_their_values(string protocol)
+    {
+        const string Secret = "hc-7f3a9e1b-api-key";
+        await using var receiver = await OtlpReceiver.StartAsync();
+        var environment = TracingTo(receiver, protocol);
+        environment["Observability__Otlp__Endpoint"] = protocol == "grpc" ? receiver.GrpcEndpoint : receiver.Endpoint;
+        environment["Observability__Otlp__Headers__x-honeycomb-team"] = Secret;
+        await using var sample = await SampleApiProcess.StartAsync(environment);
+
+        var spanId = await RequestSpanIdAsync(sample, "/api/items");
+        await receiver.WaitForSpansAsync(all => all.Any(s => s.SpanId == spanId));
+        Assert.All(receiver.ExportHeaders, h => Assert.Equal(Secret, h["x-honeycomb-team"]));
+        Assert.Contains(sample.App.JsonLines(), e => e.TryGetProperty("EventId", out var id) && id.StringProperty("Name") == "TracingEnabled");
+        Assert.DoesNotContain(Secret, sample.App.OutputDump, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task The_standard_otel_exporter_otlp_endpoint_alone_turns_tracing_on_and_gets_the_signal_path()
     {
