@@ -63,10 +63,10 @@ internal static class TracingRegistration
     {
         var exporter = services.GetRequiredService<IOptionsMonitor<OtlpExporterOptions>>().Get(Options.DefaultName);
         var options = services.GetRequiredService<IOptions<ObservabilityOptions>>().Value;
-        var metrics = options.Metrics.Enabled ? services.GetRequiredService<RequestMetrics>().Families : null;
+        var counters = options.Metrics.Enabled ? TracingMetrics.Register(services.GetRequiredService<RequestMetrics>().Families) : default;
         var stats = new TracingExportStats(
-            metrics?.CreateCounter(MetricFamilies.OtlpSpansExported, "Spans the OTLP collector accepted."),
-            metrics?.CreateCounter(MetricFamilies.OtlpSpansDropped, "Spans lost because their export to the OTLP collector failed."),
+            counters.Exported,
+            counters.Dropped,
             exporter.Endpoint,
             services.GetRequiredService<ILoggerFactory>().CreateLogger("Observability.AspNetCore.Tracing"));
         var batch = exporter.BatchExportProcessorOptions;
