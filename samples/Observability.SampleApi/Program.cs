@@ -10,6 +10,7 @@ builder.Services.AddProblemDetails();
 builder.AddSampleDatabase();
 builder.AddSampleCache();
 builder.AddSampleJobs();
+builder.Services.AddOutgoingClient();
 
 // Kestrel reads only its endpoints from configuration; its limits (Kestrel:Limits:MaxConcurrentConnections, ...) are bound
 // here, so a deployment can set them as environment variables.

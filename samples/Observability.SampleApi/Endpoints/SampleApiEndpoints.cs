@@ -15,6 +15,7 @@ internal static class SampleApiEndpoints
         "GET /api/slow?ms=N",
         "GET /api/db/slow?ms=N",
         "GET /api/boom",
+        "GET /api/outgoing",
         "POST /api/jobs/{fast|slow|fail|hang}",
     ];
 
@@ -27,6 +28,7 @@ internal static class SampleApiEndpoints
         api.MapItems();
         api.MapCache();
         api.MapDiagnostics();
+        api.MapOutgoing();
         api.MapJobs();
         return app;
     }

@@ -44,6 +44,9 @@ public sealed class ObservabilityOptions
 
     /// <summary>Background jobs and workers (<c>Observability:Jobs</c>).</summary>
     public JobOptions Jobs { get; } = new();
+
+    /// <summary>Traces exported over OTLP (<c>Observability:Otlp</c>); off unless an endpoint is configured.</summary>
+    public OtlpOptions Otlp { get; } = new();
 }
 
 /// <summary>Request ID settings, bound from <c>Observability:RequestId</c>.</summary>

@@ -14,6 +14,7 @@ using Observability.AspNetCore.Pipeline;
 using Observability.AspNetCore.RequestId;
 using Observability.AspNetCore.SlowQueries;
 using Observability.AspNetCore.SlowRequests;
+using Observability.AspNetCore.Tracing;
 using Serilog.Extensions.Logging;
 
 namespace Microsoft.Extensions.Hosting;
@@ -64,6 +65,7 @@ public static class ObservabilityHostingExtensions
         services.AddHostedService(static sp => sp.GetRequiredService<SlowRequestMonitor>());
         SlowQueryRegistration.Add(services);
         JobRegistration.Add(services);
+        TracingRegistration.Add(builder);
 
         services.PostConfigure<ProblemDetailsOptions>(ProblemDetailsRequestId.Chain);
         services.TryAddTransient<RequestIdPropagationHandler>();

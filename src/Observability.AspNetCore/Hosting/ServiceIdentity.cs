@@ -1,4 +1,5 @@
 using System.Reflection;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -6,13 +7,18 @@ namespace Observability.AspNetCore.Hosting;
 
 /// <summary>
 /// Who this service is, resolved once: the name, version and environment written as <c>Service</c>, <c>Version</c> and
-/// <c>Environment</c> on every log event and as the labels of <c>app_info</c>, so logs and metrics agree.
+/// <c>Environment</c> on every log event, as the labels of <c>app_info</c> and as the resource of exported spans, so
+/// logs, metrics and traces agree. The name: <c>Observability:ServiceName</c>, else OpenTelemetry's standard
+/// <c>OTEL_SERVICE_NAME</c>, else the application name.
 /// </summary>
 internal sealed class ServiceIdentity
 {
-    public ServiceIdentity(IOptions<ObservabilityOptions> options, IHostEnvironment environment)
+    public const string OtelServiceNameVariable = "OTEL_SERVICE_NAME";
+
+    public ServiceIdentity(IOptions<ObservabilityOptions> options, IHostEnvironment environment, IConfiguration? configuration = null)
     {
-        Name = options.Value.ServiceName ?? environment.ApplicationName;
+        var otelName = configuration?[OtelServiceNameVariable] ?? System.Environment.GetEnvironmentVariable(OtelServiceNameVariable);
+        Name = options.Value.ServiceName ?? (string.IsNullOrWhiteSpace(otelName) ? null : otelName.Trim()) ?? environment.ApplicationName;
         Version = options.Value.ServiceVersion ?? ResolveVersion(environment.ApplicationName);
         Environment = environment.EnvironmentName;
     }

@@ -43,6 +43,8 @@ internal static class MetricFamilies
     public const string JobSlowRuns = "job_slow_runs_total";
     public const string JobQueueDepth = "job_queue_depth";
     public const string WorkerLastBeat = "worker_last_beat_timestamp_seconds";
+    public const string OtlpSpansExported = "otlp_spans_exported_total";
+    public const string OtlpSpansDropped = "otlp_spans_dropped_total";
 
     /// <summary>In the reference table's order (docs/metrics.md).</summary>
     public static readonly IReadOnlyList<string> All =
@@ -55,6 +57,7 @@ internal static class MetricFamilies
         ThreadPoolThreads, ThreadPoolQueueLength, ThreadPoolCompletedItems, LockContentions,
         AppInfo, LogLinesDropped,
         JobRuns, JobRunDuration, JobRunsInProgress, JobSlowRuns, JobQueueDepth, WorkerLastBeat,
+        OtlpSpansExported, OtlpSpansDropped,
     ];
 }
 

@@ -9,6 +9,7 @@ using Observability.AspNetCore.Hosting;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics.Bridge;
 using Observability.AspNetCore.Metrics.Runtime;
+using Observability.AspNetCore.Tracing;
 using Prometheus;
 
 namespace Observability.AspNetCore.Metrics;
@@ -67,6 +68,7 @@ internal sealed class RequestMetrics : IDisposable
 
         RuntimeMetrics.Register(Families, identity.Name, identity.Version, identity.Environment);
         LogOutputMetrics.Register(Families, logging.Stdout);
+        TracingMetrics.Register(Families);
 
         // One bridge per registry (two would count every measurement twice), scoped to this host's meter factory so two
         // hosts in one process never export each other's instruments. The user's exclusions add to the built-in ones.

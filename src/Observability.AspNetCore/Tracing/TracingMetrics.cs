@@ -1,0 +1,15 @@
+using Observability.AspNetCore.Metrics;
+using Prometheus;
+
+namespace Observability.AspNetCore.Tracing;
+
+/// <summary>
+/// The tracing feature's families. Created with the other families whether tracing is on or not, so a scrape serves the
+/// same families in every configuration and an alert on them never sees a family appear; they stay 0 while tracing is off.
+/// </summary>
+internal static class TracingMetrics
+{
+    public static (Counter Exported, Counter Dropped) Register(MetricFamilyFactory families) => (
+        families.CreateCounter(MetricFamilies.OtlpSpansExported, "Spans the OTLP collector accepted."),
+        families.CreateCounter(MetricFamilies.OtlpSpansDropped, "Spans lost because their export to the OTLP collector failed."));
+}

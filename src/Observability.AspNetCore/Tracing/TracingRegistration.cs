@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Observability.AspNetCore.Hosting;
+using Observability.AspNetCore.Metrics;
+using Observability.AspNetCore.Pipeline;
+using OpenTelemetry;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Instrumentation.AspNetCore;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Observability.AspNetCore.Tracing;
+
+/// <summary>
+/// Tracing over OTLP, added by <c>AddObservability()</c>. With no endpoint configured only the validator is added:
+/// no tracer provider, no activity listener, nothing that runs per request.
+/// </summary>
+internal static class TracingRegistration
+{
+    /// <summary>The span attribute that carries the request ID (the completion event's <c>RequestId</c>).</summary>
+    public const string RequestIdAttribute = "request.id";
+
+    public static void Add(IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, OtlpOptionsValidator>());
+        if (OtlpSettings.Resolve(builder.Configuration) is null)
+        {
+            return;
+        }
+
+        services.AddOpenTelemetry()
+            .ConfigureResource(static r => r.AddDetector(static sp => new ServiceIdentityDetector(sp.GetRequiredService<ServiceIdentity>())))
+            .WithTracing(static tracing => tracing
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddNpgsql()
+                .AddSource(EfCoreCommandSpans.SourceName)
+                .SetSampler(static sp => new ParentBasedSampler(
+                    new TraceIdRatioBasedSampler(sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.Otlp.SamplingRatio)))
+                .AddProcessor(CreateExportProcessor));
+
+        services.AddOptions<AspNetCoreTraceInstrumentationOptions>().Configure(static o => o.EnrichWithHttpResponse = EnrichWithRequestId);
+        services.AddOptions<OtlpExporterOptions>().Configure<IOptions<ObservabilityOptions>>((exporter, options) =>
+            ConfigureExporter(exporter, options.Value.Otlp, builder.Configuration));
+
+        services.TryAddSingleton<EfCoreCommandSpans>();
+        services.Add(ServiceDescriptor.Singleton(typeof(IDbContextOptionsConfiguration<>), typeof(EfCoreCommandSpansConfiguration<>)));
+        services.AddHostedService<TracingLifetime>();
+    }
+
+    /// <summary>
+    /// The batch processor and exporter <c>AddOtlpExporter()</c> would build, with the exporter counting its results.
+    /// Options come from <c>OTEL_EXPORTER_OTLP_*</c> and <c>OTEL_BSP_*</c> in the environment, then ours.
+    /// </summary>
+    private static BaseProcessor<Activity> CreateExportProcessor(IServiceProvider services)
+    {
+        var exporter = services.GetRequiredService<IOptionsMonitor<OtlpExporterOptions>>().Get(Options.DefaultName);
+        var options = services.GetRequiredService<IOptions<ObservabilityOptions>>().Value;
+        var counters = options.Metrics.Enabled ? TracingMetrics.Register(services.GetRequiredService<RequestMetrics>().Families) : default;
+        var stats = new TracingExportStats(
+            counters.Exported,
+            counters.Dropped,
+            exporter.Endpoint,
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("Observability.AspNetCore.Tracing"));
+        var batch = exporter.BatchExportProcessorOptions;
+        return new BatchActivityExportProcessor(
+            new CountingOtlpExporter(exporter, stats),
+            batch.MaxQueueSize,
+            batch.ScheduledDelayMilliseconds,
+            batch.ExporterTimeoutMilliseconds,
+            batch.MaxExportBatchSize);
+    }
+
+    private static void ConfigureExporter(OtlpExporterOptions exporter, OtlpOptions options, Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        // Validation at startup has already named any bad value; an unresolvable one leaves the exporter's defaults.
+        if (OtlpSettings.Resolve(configuration, options) is not { } settings || !Uri.TryCreate(settings.Endpoint, UriKind.Absolute, out _))
+        {
+            return;
+        }
+
+        exporter.Protocol = settings.IsHttpProtobuf ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
+        exporter.Endpoint = settings.TracesUri();
+        if (options.Headers is { Count: > 0 } headers)
+        {
+            exporter.Headers = string.Join(',', headers.Select(static h => h.Key + "=" + h.Value));
+        }
+    }
+
+    // Runs when the server span ends, only for recorded spans; the request ID is resolved by then.
+    private static void EnrichWithRequestId(Activity activity, Microsoft.AspNetCore.Http.HttpResponse response)
+    {
+        if (RequestScope.Find(response.HttpContext) is { } scope)
+        {
+            activity.SetTag(RequestIdAttribute, scope.RequestId);
+        }
+    }
+}
+
+/// <summary>The resource of every span: the library's one service identity, the same as in log events and <c>app_info</c>.</summary>
+internal sealed class ServiceIdentityDetector(ServiceIdentity identity) : IResourceDetector
+{
+    public Resource Detect() => new(
+    [
+        new("service.name", identity.Name),
+        new("service.version", identity.Version),
+        new("deployment.environment.name", identity.Environment),
+    ]);
+}

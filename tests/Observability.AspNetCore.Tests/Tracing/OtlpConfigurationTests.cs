@@ -1,0 +1,116 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Tests.Support;
+using OpenTelemetry.Trace;
+
+namespace Observability.AspNetCore.Tests.Tracing;
+
+public sealed class OtlpConfigurationTests
+{
+    private static Exception? BuildAndStart(IDictionary<string, string?> configuration)
+    {
+        var builder = TestApp.CreateBuilder(configuration);
+        builder.AddObservability();
+        return Record.Exception(() =>
+        {
+            using var app = builder.Build();
+            app.UseObservability();
+            app.StartAsync().GetAwaiter().GetResult();
+            app.StopAsync().GetAwaiter().GetResult();
+        });
+    }
+
+    [Fact]
+    public void Without_an_endpoint_nothing_of_tracing_is_registered()
+    {
+        var builder = TestApp.CreateBuilder(new Dictionary<string, string?> { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "" });
+        builder.AddObservability();
+
+        Assert.DoesNotContain(builder.Services, d => d.ServiceType == typeof(TracerProvider));
+        Assert.DoesNotContain(builder.Services, d => d.ServiceType.Namespace?.StartsWith("OpenTelemetry", StringComparison.Ordinal) == true);
+        Assert.DoesNotContain(builder.Services, d => d.ImplementationType?.Namespace == "Observability.AspNetCore.Tracing"
+            && d.ServiceType != typeof(IValidateOptions<ObservabilityOptions>));
+        Assert.Single(builder.Services, d => d.ServiceType == typeof(IDbContextOptionsConfiguration<>));
+    }
+
+    [Fact]
+    public void With_an_endpoint_a_tracer_provider_is_registered()
+    {
+        var builder = TestApp.CreateBuilder(new Dictionary<string, string?> { ["Observability:Otlp:Endpoint"] = "http://127.0.0.1:4318" });
+        builder.AddObservability();
+
+        Assert.Contains(builder.Services, d => d.ServiceType == typeof(TracerProvider));
+    }
+
+    [Theory]
+    [InlineData("Observability:Otlp:Endpoint", "collector:4318", "Observability:Otlp:Endpoint", "'collector:4318'")]
+    [InlineData("Observability:Otlp:Endpoint", "ftp://collector", "Observability:Otlp:Endpoint", "'ftp://collector'")]
+    [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url", "OTEL_EXPORTER_OTLP_ENDPOINT", "'not a url'")]
+    [InlineData("Observability:Otlp:SamplingRatio", "1.5", "Observability:Otlp:SamplingRatio", "1.5")]
+    public void A_bad_value_stops_startup_naming_the_key_and_the_value(string key, string value, string named, string shown)
+    {
+        var ex = BuildAndStart(new Dictionary<string, string?> { [key] = value });
+
+        var validation = Assert.IsType<OptionsValidationException>(ex);
+        Assert.Contains(named, validation.Message, StringComparison.Ordinal);
+        Assert.Contains(shown, validation.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Observability:Otlp:Protocol", "Observability:Otlp:Protocol")]
+    [InlineData("OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")]
+    public void An_unknown_protocol_stops_startup_naming_where_it_came_from(string key, string named)
+    {
+        var ex = BuildAndStart(new Dictionary<string, string?>
+        {
+            ["Observability:Otlp:Endpoint"] = "http://127.0.0.1:4318",
+            [key] = "http/json",
+        });
+
+        var validation = Assert.IsType<OptionsValidationException>(ex);
+        Assert.Contains(named, validation.Message, StringComparison.Ordinal);
+        Assert.Contains("'http/json'", validation.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_bad_header_value_is_named_by_its_header_and_never_shown()
+    {
+        const string Secret = "s3cr3t-api-key,second";
+        var ex = BuildAndStart(new Dictionary<string, string?>
+        {
+            ["Observability:Otlp:Endpoint"] = "http://127.0.0.1:4318",
+            ["Observability:Otlp:Headers:x-api-key"] = Secret,
+        });
+
+        var validation = Assert.IsType<OptionsValidationException>(ex);
+        Assert.Contains("Observability:Otlp:Headers:x-api-key", validation.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cr3t", validation.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Otel_service_name_is_the_service_of_log_events_when_observability_names_none()
+    {
+        var builder = TestApp.CreateBuilder(new Dictionary<string, string?> { ["OTEL_SERVICE_NAME"] = "orders-api" });
+        builder.AddObservability();
+        using var app = builder.Build();
+
+        Assert.Equal("orders-api", app.Services.GetRequiredService<Observability.AspNetCore.Hosting.ServiceIdentity>().Name);
+    }
+
+    [Fact]
+    public void Observability_service_name_wins_over_otel_service_name()
+    {
+        var builder = TestApp.CreateBuilder(new Dictionary<string, string?>
+        {
+            ["OTEL_SERVICE_NAME"] = "orders-api",
+            ["Observability:ServiceName"] = "billing-api",
+        });
+        builder.AddObservability();
+        using var app = builder.Build();
+
+        Assert.Equal("billing-api", app.Services.GetRequiredService<Observability.AspNetCore.Hosting.ServiceIdentity>().Name);
+    }
+}
