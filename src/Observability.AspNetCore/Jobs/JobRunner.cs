@@ -76,6 +76,7 @@ internal sealed class JobRunner : IJobRunner
         ArgumentNullException.ThrowIfNull(work);
 
         var previous = JobScope.Current;
+        var previousActivity = Activity.Current;
         var run = Start(jobName, origin);
         try
         {
@@ -94,6 +95,7 @@ internal sealed class JobRunner : IJobRunner
         finally
         {
             JobScope.Current = previous;
+            Activity.Current = previousActivity;
         }
     }
 
@@ -135,9 +137,10 @@ internal sealed class JobRunner : IJobRunner
         var trace = origin?.TraceParent is { } parent && ActivityContext.TryParse(parent, null, out var context) ? context : default;
         var scope = new JobScope(jobName, RequestIdGenerator.Next(), requestId, trace);
         JobScope.Current = scope;
+        var activity = JobSpans.Start(jobName, scope.JobRunId, requestId, trace);
         var series = _metrics?.For(jobName);
         series?.InProgress.Inc();
-        return new RunState(scope, series, Stopwatch.GetTimestamp());
+        return new RunState(scope, series, activity, Stopwatch.GetTimestamp());
     }
 
     private JobRunResult Complete(RunState run, Exception? failure, CancellationToken cancellationToken)
@@ -179,8 +182,9 @@ internal sealed class JobRunner : IJobRunner
             _logger.SlowJobRun(scope.JobName, scope.JobRunId, outcomeName, elapsedMs, thresholdMs);
         }
 
+        JobSpans.Stop(run.Activity, outcome, failure);
         return new JobRunResult(outcome, failure, scope.JobRunId);
     }
 
-    private readonly record struct RunState(JobScope Scope, JobSeries? Series, long Started);
+    private readonly record struct RunState(JobScope Scope, JobSeries? Series, Activity? Activity, long Started);
 }

@@ -42,6 +42,7 @@ internal static class TracingRegistration
                 .AddHttpClientInstrumentation()
                 .AddNpgsql()
                 .AddSource(EfCoreCommandSpans.SourceName)
+                .AddSource(Jobs.JobSpans.SourceName)
                 .SetSampler(static sp => new ParentBasedSampler(
                     new TraceIdRatioBasedSampler(sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.Otlp.SamplingRatio)))
                 .AddProcessor(CreateExportProcessor));

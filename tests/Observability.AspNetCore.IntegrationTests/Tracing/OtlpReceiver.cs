@@ -109,7 +109,8 @@ internal sealed class OtlpReceiver : IAsyncDisposable
                         Attributes(span.Attributes),
                         resource,
                         span.Status?.Code ?? Status.Types.StatusCode.Unset,
-                        span.Events.Select(e => new ReceivedEvent(e.Name, Attributes(e.Attributes))).ToList()));
+                        span.Events.Select(e => new ReceivedEvent(e.Name, Attributes(e.Attributes))).ToList(),
+                        span.Links.Select(l => new ReceivedLink(Hex(l.TraceId), Hex(l.SpanId))).ToList()));
                 }
             }
         }
@@ -222,7 +223,8 @@ internal sealed record ReceivedSpan(
     IReadOnlyDictionary<string, object?> Attributes,
     IReadOnlyDictionary<string, object?> Resource,
     Status.Types.StatusCode Status,
-    IReadOnlyList<ReceivedEvent> Events)
+    IReadOnlyList<ReceivedEvent> Events,
+    IReadOnlyList<ReceivedLink> Links)
 {
     public string? Attribute(string key) => Attributes.TryGetValue(key, out var value) ? Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) : null;
 
@@ -232,3 +234,6 @@ internal sealed record ReceivedSpan(
 
 /// <summary>A span event (e.g. <c>exception</c>) as the receiver decoded it.</summary>
 internal sealed record ReceivedEvent(string Name, IReadOnlyDictionary<string, object?> Attributes);
+
+/// <summary>A span link as the receiver decoded it: the linked span's trace and span IDs.</summary>
+internal sealed record ReceivedLink(string TraceId, string SpanId);
