@@ -47,7 +47,15 @@ internal static class TracingRegistration
                     new TraceIdRatioBasedSampler(sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.Otlp.SamplingRatio)))
                 .AddProcessor(CreateExportProcessor));
 
-        services.AddOptions<AspNetCoreTraceInstrumentationOptions>().Configure(static o => o.EnrichWithHttpResponse = EnrichWithRequestId);
+        services.AddOptions<AspNetCoreTraceInstrumentationOptions>().Configure<IOptions<ObservabilityOptions>>(static (o, options) =>
+        {
+            o.EnrichWithHttpResponse = EnrichWithRequestId;
+
+            // Probes and scrapes are not traced (as Aspire's defaults leave health out): one span every few seconds per
+            // probe, the most frequent and least useful spans of a service. Paths, because the filter runs before routing.
+            var own = OwnPaths(options.Value);
+            o.Filter = context => !own.Contains(context.Request.Path.Value ?? "/");
+        });
         services.AddOptions<OtlpExporterOptions>().Configure<IOptions<ObservabilityOptions>>((exporter, options) =>
             ConfigureExporter(exporter, options.Value.Otlp, builder.Configuration));
 
@@ -96,6 +104,27 @@ internal static class TracingRegistration
     }
 
     // Runs when the server span ends, only for recorded spans; the request ID is resolved by then.
+    /// <summary>The paths of the library's own endpoints: metrics and the four health endpoints, as configured.</summary>
+    internal static HashSet<string> OwnPaths(ObservabilityOptions options)
+    {
+        var paths = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        if (options.Metrics.Enabled)
+        {
+            paths.Add(options.Metrics.Path);
+        }
+
+        if (options.Health.Enabled)
+        {
+            var basePath = options.Health.Path.TrimEnd('/');
+            paths.Add(basePath.Length == 0 ? "/" : basePath);
+            paths.Add(basePath + "/live");
+            paths.Add(basePath + "/ready");
+            paths.Add(basePath + "/detailed");
+        }
+
+        return paths;
+    }
+
     private static void EnrichWithRequestId(Activity activity, Microsoft.AspNetCore.Http.HttpResponse response)
     {
         if (RequestScope.Find(response.HttpContext) is { } scope)

@@ -87,6 +87,27 @@ public sealed class OtlpTraceExportTests
     }
 
     [Fact]
+    public async Task Probes_and_scrapes_of_the_library_s_own_endpoints_are_not_traced()
+    {
+        await using var receiver = await OtlpReceiver.StartAsync();
+        await using var sample = await SampleApiProcess.StartAsync(TracingTo(receiver));
+
+        foreach (var path in new[] { "/health", "/health/live", "/health/ready", "/health/detailed", "/metrics" })
+        {
+            using var own = await sample.Client.GetAsync(path);
+            Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        }
+
+        // A request of the app's own after them: once its span is in, the probes' would be too.
+        using var response = await sample.Client.GetAsync("/api/items/1");
+        var requestId = response.SingleHeader(ClefEvents.RequestIdHeader);
+        var spans = await receiver.WaitForSpansAsync(all => all.Any(s => s.Attribute("request.id") == requestId));
+
+        Assert.DoesNotContain(spans, s => s.Kind == Span.Types.SpanKind.Server && (s.Attribute("url.path") ?? "") is "/health" or "/health/live" or "/health/ready" or "/health/detailed" or "/metrics");
+        Assert.Contains(spans, s => s.Kind == Span.Types.SpanKind.Server && s.Attribute("url.path") == "/api/items/1");
+    }
+
+    [Fact]
     public async Task The_span_of_a_failing_request_has_status_error_and_the_exception()
     {
         await using var receiver = await OtlpReceiver.StartAsync();
