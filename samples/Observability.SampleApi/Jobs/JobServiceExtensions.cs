@@ -12,6 +12,14 @@ internal static class JobServiceExtensions
             ? new RedisJobQueue(services.GetRequiredService<SampleRedis>())
             : new InMemoryJobQueue());
         builder.Services.AddHostedService<JobWorker>();
+
+        // On demand only: a hosted service that dies while the host, told to ignore it, runs on.
+        if (builder.Configuration.GetValue<int?>("Sample:FaultingServiceAfterMs") is { } afterMs)
+        {
+            builder.Services.Configure<HostOptions>(static o => o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);
+            builder.Services.AddHostedService(_ => new FaultingService(afterMs));
+        }
+
         return builder;
     }
 }

@@ -178,6 +178,39 @@ public sealed class SampleJobsTests
         Assert.Equal("Succeeded", Assert.Single(fast).StringProperty("Outcome"));
     }
 
+    [Fact]
+    public async Task A_hosted_service_whose_ExecuteAsync_throws_shows_as_faulted_in_detailed_and_turns_live_503()
+    {
+        await using var sample = await SampleApiProcess.StartAsync(new Dictionary<string, string?>
+        {
+            ["Sample__FaultingServiceAfterMs"] = "500",
+        });
+
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            using var live = await sample.Client.GetAsync("/health/live");
+            if (live.StatusCode == HttpStatusCode.ServiceUnavailable)
+            {
+                break;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"/health/live still {live.StatusCode}.\n{sample.App.OutputDump}");
+            await Task.Delay(100);
+        }
+
+        using var detailedResponse = await sample.Client.GetAsync("/health/detailed");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, detailedResponse.StatusCode);
+        using var detailed = JsonDocument.Parse(await detailedResponse.Content.ReadAsStringAsync());
+        var worker = detailed.RootElement.GetProperty("workers").GetProperty("FaultingService");
+        Assert.Equal("Unhealthy", worker.GetProperty("status").GetString());
+        Assert.Equal("faulted: ExecuteAsync ended with InvalidOperationException: The report scheduler lost its connection and gave up.", worker.GetProperty("reason").GetString());
+
+        // The host ran on without it, as told: the API still answers.
+        using var items = await sample.Client.GetAsync("/api/items");
+        Assert.Equal(HttpStatusCode.OK, items.StatusCode);
+    }
+
     private static double Sample(string exposition, string series)
     {
         var line = exposition.Split('\n').SingleOrDefault(l => l.StartsWith(series + " ", StringComparison.Ordinal))
