@@ -25,6 +25,27 @@ internal sealed partial class DeployStack : IAsyncDisposable
 
     public PrometheusServer Prometheus { get; }
 
+    /// <summary>The rules the stack's Prometheus loaded, once all <paramref name="expected"/> have been evaluated (15 s at most).</summary>
+    public async Task<List<JsonElement>> EvaluatedRulesAsync(int expected)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            using var answer = await Prometheus.GetAsync("/api/v1/rules");
+            var rules = answer.RootElement.GetProperty("data").GetProperty("groups").EnumerateArray()
+                .SelectMany(g => g.GetProperty("rules").EnumerateArray())
+                .Select(r => r.Clone())
+                .ToList();
+            if (rules.Count == expected && rules.All(r => !r.GetProperty("lastEvaluation").GetString()!.StartsWith("0001", StringComparison.Ordinal)))
+            {
+                return rules;
+            }
+
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"rules not all evaluated: {string.Join('\n', rules.Select(r => r.GetRawText()))}");
+            await Task.Delay(250);
+        }
+    }
+
     /// <summary><c>host:port</c> of the sample, the <c>instance</c> label of its series.</summary>
     public string Target => $"{App.BaseAddress.Host}:{App.BaseAddress.Port.ToString(CultureInfo.InvariantCulture)}";
 

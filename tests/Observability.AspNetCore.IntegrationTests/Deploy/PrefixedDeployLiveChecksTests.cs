@@ -111,23 +111,7 @@ public sealed class PrefixedDeployLiveChecksTests(PrefixedDeployLiveStackFixture
     public async Task Rendered_rules_load_and_evaluate_without_error_in_the_real_prometheus()
     {
         var rendered = DeployFiles.ReadAlertRules(fixture.Rendered.AlertRules);
-        var clock = Stopwatch.StartNew();
-        List<JsonElement> rules;
-        while (true)
-        {
-            using var answer = await Stack.Prometheus.GetAsync("/api/v1/rules");
-            rules = answer.RootElement.GetProperty("data").GetProperty("groups").EnumerateArray()
-                .SelectMany(g => g.GetProperty("rules").EnumerateArray())
-                .Select(r => r.Clone())
-                .ToList();
-            if (rules.Count == rendered.Count && rules.All(r => !r.GetProperty("lastEvaluation").GetString()!.StartsWith("0001", StringComparison.Ordinal)))
-            {
-                break;
-            }
-
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"rules not all evaluated: {string.Join('\n', rules.Select(r => r.GetRawText()))}");
-            await Task.Delay(250);
-        }
+        var rules = await Stack.EvaluatedRulesAsync(rendered.Count);
 
         foreach (var rule in rendered)
         {
