@@ -107,7 +107,7 @@ internal static partial class DeployFiles
     /// <summary>The rules of alerts.yml, read from the file (<paramref name="path"/>, by default the committed one).</summary>
     public static IReadOnlyList<AlertRule> ReadAlertRules(string? path = null)
     {
-        var root = MiniYaml.ParseFile(path ?? AlertRules)!.AsObject();
+        var root = Yaml.ParseFile(path ?? AlertRules)!.AsObject();
         var rules = new List<AlertRule>();
         foreach (var group in root["groups"]!.AsArray())
         {
@@ -157,7 +157,7 @@ internal static partial class DeployFiles
     public static string LoopbackPrometheusConfig(string target, string alertmanager, string interval = "1s")
     {
         var text = File.ReadAllText(PrometheusConfig);
-        var root = MiniYaml.Parse(text, PrometheusConfig)!.AsObject();
+        var root = Yaml.Parse(text, PrometheusConfig)!.AsObject();
         var shippedAlertmanager = root["alerting"]!["alertmanagers"]![0]!["static_configs"]![0]!["targets"]![0]!.GetValue<string>();
 
         text = Replace(text, ShippedTarget, target);

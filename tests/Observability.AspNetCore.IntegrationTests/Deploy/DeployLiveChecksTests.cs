@@ -43,7 +43,7 @@ public class DeployLiveStackFixture : IAsyncLifetime
 
         // The Kubernetes excerpt's environment, so its configuration keys pass the sample's startup validation; Kestrel's
         // port comes from --urls instead.
-        var container = MiniYaml.ParseFile(Assets.KubernetesDeployment)!["spec"]!["template"]!["spec"]!["containers"]![0]!;
+        var container = Yaml.ParseFile(Assets.KubernetesDeployment)!["spec"]!["template"]!["spec"]!["containers"]![0]!;
         var environment = DeployFileChecksTests.KubernetesEnvironment(container)
             .Where(e => e.Key != "ASPNETCORE_HTTP_PORTS")
             .ToDictionary(e => e.Key, e => (string?)e.Value, StringComparer.Ordinal);
@@ -253,7 +253,7 @@ public sealed class DeployLiveChecksTests(DeployLiveStackFixture fixture) : ICla
     [Fact]
     public async Task Kubernetes_probe_paths_and_scrape_path_are_served_by_the_sample()
     {
-        var deployment = MiniYaml.ParseFile(DeployFiles.KubernetesDeployment)!;
+        var deployment = Yaml.ParseFile(DeployFiles.KubernetesDeployment)!;
         var template = deployment["spec"]!["template"]!;
         var probes = DeployFileChecksTests.KubernetesProbes(template["spec"]!["containers"]![0]!);
         Assert.Equal(3, probes.Count);

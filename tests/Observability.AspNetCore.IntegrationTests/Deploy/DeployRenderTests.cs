@@ -71,7 +71,7 @@ public sealed class DeployRenderTests
 
         // The dashboard JSON is still JSON and the YAML still YAML.
         Assert.All(DeployFiles.DashboardFiles(rendered.DashboardsDirectory), f => DeployFiles.LoadDashboard(f));
-        Assert.NotNull(MiniYaml.ParseFile(rendered.AlertRules));
+        Assert.NotNull(Yaml.ParseFile(rendered.AlertRules));
     }
 
     [Fact]
@@ -79,11 +79,11 @@ public sealed class DeployRenderTests
     {
         using var rendered = await RenderedAssets.RenderAsync("shop_");
 
-        var container = MiniYaml.ParseFile(rendered.KubernetesDeployment)!["spec"]!["template"]!["spec"]!["containers"]![0]!;
+        var container = Yaml.ParseFile(rendered.KubernetesDeployment)!["spec"]!["template"]!["spec"]!["containers"]![0]!;
         var environment = DeployFileChecksTests.KubernetesEnvironment(container);
         Assert.Equal("shop", environment["Observability__Metrics__Prefix"]);
 
-        var committed = DeployFileChecksTests.KubernetesEnvironment(MiniYaml.ParseFile(DeployFiles.KubernetesDeployment)!["spec"]!["template"]!["spec"]!["containers"]![0]!);
+        var committed = DeployFileChecksTests.KubernetesEnvironment(Yaml.ParseFile(DeployFiles.KubernetesDeployment)!["spec"]!["template"]!["spec"]!["containers"]![0]!);
         Assert.DoesNotContain("Observability__Metrics__Prefix", committed.Keys);
         Assert.Equal(committed, environment.Where(e => e.Key != "Observability__Metrics__Prefix").ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal));
     }

@@ -41,7 +41,7 @@ public sealed partial class DeployToolChecksTests
     [Fact]
     public void Alert_unit_tests_have_a_firing_and_a_silent_case_for_every_alert()
     {
-        var root = MiniYaml.ParseFile(DeployFiles.AlertRuleTests)!.AsObject();
+        var root = Yaml.ParseFile(DeployFiles.AlertRuleTests)!.AsObject();
         Assert.Equal("alerts.yml", Assert.Single(root["rule_files"]!.AsArray())!.GetValue<string>());
 
         var firing = new HashSet<string>(StringComparer.Ordinal);
@@ -137,7 +137,7 @@ public sealed partial class DeployToolChecksTests
         Assert.True(result.Succeeded, result.ToString());
         Assert.Equal(receiver, result.Stdout.Trim());
 
-        var config = MiniYaml.ParseFile(DeployFiles.AlertmanagerConfig)!.AsObject();
+        var config = Yaml.ParseFile(DeployFiles.AlertmanagerConfig)!.AsObject();
         var definition = config["receivers"]!.AsArray().Single(r => r!["name"]!.GetValue<string>() == receiver)!;
         var url = Assert.Single(definition["webhook_configs"]!.AsArray())!["url"]!.GetValue<string>();
         Assert.True(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https", $"{receiver}: webhook url '{url}'");
@@ -146,7 +146,7 @@ public sealed partial class DeployToolChecksTests
     [Fact]
     public void Alertmanager_inhibits_warnings_of_a_service_that_is_down()
     {
-        var config = MiniYaml.ParseFile(DeployFiles.AlertmanagerConfig)!.AsObject();
+        var config = Yaml.ParseFile(DeployFiles.AlertmanagerConfig)!.AsObject();
         var rule = Assert.Single(config["inhibit_rules"]!.AsArray())!;
 
         Assert.Equal("alertname=\"TargetDown\"", Assert.Single(rule["source_matchers"]!.AsArray())!.GetValue<string>());

@@ -82,7 +82,7 @@ internal sealed partial class RenderedAssets : IDisposable
 
         if (ruleTests is not null)
         {
-            foreach (var test in MiniYaml.ParseFile(ruleTests)!["tests"]!.AsArray())
+            foreach (var test in Yaml.ParseFile(ruleTests)!["tests"]!.AsArray())
             {
                 var name = test!["name"]?.GetValue<string>() ?? "";
                 foreach (var series in test["input_series"]?.AsArray() ?? [])
