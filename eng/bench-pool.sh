@@ -174,7 +174,8 @@ awk -F'\t' -v runs="$(printf '%s\n' "${described[@]}")" -v mixed="$((distinct > 
       k = es[e] SUBSEP "excess"
       if (k in cnt) {
         stat(k); m = mid
-        if (hi95 < 0) sure = "cheaper beyond the noise: the interval lies below 0"
+        if (cnt[k] < 5) sure = "too few rounds to tell it from the noise"
+        else if (hi95 < 0) sure = "cheaper beyond the noise: the interval lies below 0"
         else if (lo95 > 0) sure = "costlier beyond the noise: the interval lies above 0"
         else sure = "no difference these runs can tell: the interval contains 0"
         printf "Tracing (issue 21), extra CPU/req over bare'"'"'s, per round: defaults + tracing %+.2f, OpenTelemetry alone %+.2f, defaults %+.2f; ", med(es[e] SUBSEP "tr"), med(es[e] SUBSEP "ot"), med(es[e] SUBSEP "df")

@@ -546,6 +546,7 @@ fi
 
 # --- 7. Report -----------------------------------------------------------------------------------------------------
 results="$work_dir/results.md"
+label_pairs() { for v in "$@"; do printf '%s=%s|' "$v" "${label[$v]}"; done; } # "id=label|..." for the tables' awk
 {
   echo "## Load benchmark: paired ratios to bare"
   echo
@@ -605,7 +606,7 @@ results="$work_dir/results.md"
             med(es[e] SUBSEP "tr"), med(es[e] SUBSEP "ot"), med(es[e] SUBSEP "df")
           printf "excess = (defaults-tracing − bare) − [(otel-only − bare) + (defaults − bare)] = **%+.2f** %s (%+.2f µs/req) over %d rounds. Aim (excess ≤ 0): **%s**; %s.\n\n",
             m, interval, med(es[e] SUBSEP "excessus"), cnt[k], (m <= 0 ? "met" : "missed"),
-            (hi95 < 0 ? "cheaper beyond the noise: the interval lies below 0" : (lo95 > 0 ? "costlier beyond the noise: the interval lies above 0" : "no difference these rounds can tell: the interval contains 0"))
+            (cnt[k] < 5 ? "too few rounds to tell it from the noise" : (hi95 < 0 ? "cheaper beyond the noise: the interval lies below 0" : (lo95 > 0 ? "costlier beyond the noise: the interval lies above 0" : "no difference these rounds can tell: the interval contains 0")))
         }
       }
     }' "$windows_tsv"
@@ -656,7 +657,7 @@ results="$work_dir/results.md"
     echo
     echo "| variant | spans received | requests served (wrk's count) | spans ÷ requests | export requests | bytes per span |"
     echo "|---|---:|---:|---:|---:|---:|"
-    awk -F'\t' -v labels="$(for v in "${tracing_variants[@]}"; do printf '%s=%s|' "$v" "${label[$v]}"; done)" '
+    awk -F'\t' -v labels="$(label_pairs "${tracing_variants[@]}")" '
       BEGIN { n = split(labels, ls, "|"); for (i = 1; i <= n; i++) { split(ls[i], kv, "="); name[kv[1]] = kv[2] } }
       FILENAME ~ /served/ { served[$1] += $2; next }
       { v = substr($1, 2); printf "| %s | %d | %d | %.2f | %d | %.0f |\n", (v in name ? name[v] : v), $4, served[v], served[v] ? $4 / served[v] : 0, $2, $4 ? $3 / $4 : 0 }' \
@@ -668,7 +669,7 @@ results="$work_dir/results.md"
   echo
   echo "| variant | series before | series after | new series | RSS before MiB | RSS after MiB | RSS growth MiB |"
   echo "|---|---:|---:|---:|---:|---:|---:|"
-  awk -F'\t' -v labels="$(for v in "${variants[@]}"; do printf '%s=%s|' "$v" "${label[$v]}"; done)" '
+  awk -F'\t' -v labels="$(label_pairs "${variants[@]}")" '
     BEGIN { n = split(labels, ls, "|"); for (i = 1; i <= n; i++) { split(ls[i], kv, "="); name[kv[1]] = kv[2] } }
     NR > 1 { printf "| %s | %s | %s | %s | %.1f | %.1f | %+.1f |\n", name[$1], $2, $3, ($2 == "-" ? "-" : $3 - $2), $4 / 1024, $5 / 1024, ($5 - $4) / 1024 }' "$cardinality_tsv"
   echo
