@@ -1,0 +1,157 @@
+using System.Globalization;
+using System.Text.Json;
+using Observability.AspNetCore.IntegrationTests.Infrastructure;
+
+namespace Observability.AspNetCore.IntegrationTests.Deploy;
+
+/// <summary>
+/// The monitoring assets on three replicas of one service: three sample processes scraped as one job by a real
+/// Prometheus that loads the rules <c>deploy/render.sh</c> renders (only <c>for:</c> shortened, to 1 s), and a real
+/// Alertmanager with the shipped routing whose receivers post to a webhook this test runs. One replica's database is
+/// broken, so it alone fails; the alerts must speak for the service, and a stopped replica for itself.
+/// </summary>
+public sealed class ReplicasEndToEndTests
+{
+    private const string Route = "/api/items/{id:int}";
+    private const int Broken = 0;
+    private const int Stopped = 2;
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Errors_on_one_of_three_replicas_alert_once_per_service_and_a_stopped_replica_alerts_for_itself()
+    {
+        using var rendered = await RenderedAssets.RenderAsync(null);
+        var rules = new Dictionary<string, string> { ["alerts.yml"] = DeployFiles.AlertRulesWithFor("1s", rendered.AlertRules) };
+        var brokenDatabase = new Dictionary<string, string?>
+        {
+            // A directory that does not exist: SQLite cannot open the file, so every item request of this replica fails.
+            ["ConnectionStrings__Sqlite"] = $"Data Source={Path.Combine(Path.GetTempPath(), "obs-replicas-missing", "broken.db")}",
+        };
+        await using var stack = await ReplicaStack.StartAsync([brokenDatabase, new Dictionary<string, string?>(), new Dictionary<string, string?>()], rules);
+        var job = DeployStack.Job;
+
+        // Wave 1 creates each replica's series; once Prometheus holds all three, wave 2 makes the rates: 60 requests per
+        // replica (180 on the route, over HighErrorRatio's 0.1/s guard over 5m), of which the broken replica's 60 fail.
+        Assert.Equal([[500], [200], [200]], await stack.DriveEachAsync(1, "/api/items/1"));
+        await stack.Prometheus.WaitForQueryResultAsync(
+            $"count by (instance) (http_requests_total{{endpoint=\"{Route}\"}})", Deadline, r => r.GetArrayLength() == 3);
+        var statuses = await stack.DriveEachAsync(60, "/api/items/1");
+        Assert.All(statuses[Broken], s => Assert.Equal(500, s));
+        Assert.All(statuses.Where((_, i) => i != Broken).SelectMany(s => s), s => Assert.Equal(200, s));
+
+        // One alert for the service and route, at the service's error ratio (1 in 3), not the broken replica's (1 in 1).
+        // Its value settles once Prometheus has scraped the second wave from all three replicas.
+        var alerts = await stack.WaitForAsync(
+            stack.AlertsAsync,
+            a => a.Any(x => x.Name == "HighErrorRatio" && x.State == "firing" && Ratio(x) is > 0.25 and < 0.42),
+            Deadline,
+            "HighErrorRatio firing at about 1/3",
+            a => string.Join('\n', a.Select(x => $"{x} value={x.Value}")));
+        var errors = Assert.Single(alerts, a => a.Name == "HighErrorRatio");
+        Assert.Equal(Route, errors.Label("endpoint"));
+        Assert.Equal(job, errors.Label("job"));
+        Assert.False(errors.Labels.ContainsKey("instance"), $"HighErrorRatio is per instance: {errors}");
+        Assert.DoesNotContain(alerts, a => a.Name == "TargetDown");
+
+        // Alertmanager holds it in the group its route names, and the routed receiver's webhook got that group.
+        var groupBy = DeployFiles.AlertmanagerGroupBy();
+        var groups = await WaitForGroupAsync(stack, GroupLabels(errors.Labels, groupBy), group => group.Alerts.Count == 1);
+        var errorGroup = groups.Single(g => g.Labels["alertname"] == "HighErrorRatio");
+        Assert.Equal(await RoutedReceiverAsync(errors.Labels), errorGroup.Receiver);
+        await AssertGroupedAsRoutedAsync(groups, groupBy);
+        var errorNotification = await WaitForNotificationAsync(stack, GroupLabels(errors.Labels, groupBy), n => n.Alerts.Count == 1);
+        Assert.Equal(errorGroup.Receiver, errorNotification.Receiver);
+        Assert.Equal("/" + errorGroup.Receiver, errorNotification.Path);
+        Assert.Equal("firing", errorNotification.Status);
+        Assert.Equal(Route, errorNotification.Alerts[0]["endpoint"]);
+
+        // One replica stops answering scrapes: TargetDown for that instance only.
+        var stopped = stack.Target(Stopped);
+        await stack.StopAsync(Stopped);
+        alerts = await stack.WaitForAsync(
+            stack.AlertsAsync,
+            a => a.Any(x => x.Name == "TargetDown" && x.State == "firing"),
+            Deadline,
+            "TargetDown firing",
+            a => string.Join('\n', a));
+        var down = Assert.Single(alerts, a => a.Name == "TargetDown");
+        Assert.Equal(stopped, down.Label("instance"));
+        Assert.Equal(job, down.Label("job"));
+        using (var up = await stack.Prometheus.QueryAsync("up == 1"))
+        {
+            var live = up.RootElement.GetProperty("data").GetProperty("result").EnumerateArray()
+                .Select(r => r.GetProperty("metric").GetProperty("instance").GetString())
+                .Order(StringComparer.Ordinal)
+                .ToList();
+            Assert.Equal(new[] { stack.Target(0), stack.Target(1) }.Order(StringComparer.Ordinal), live);
+        }
+
+        groups = await WaitForGroupAsync(stack, GroupLabels(down.Labels, groupBy), group => group.Alerts.Count == 1);
+        var downGroup = groups.Single(g => g.Labels["alertname"] == "TargetDown");
+        Assert.Equal(stopped, downGroup.Alerts[0]["instance"]);
+        Assert.Equal(await RoutedReceiverAsync(down.Labels), downGroup.Receiver);
+        await AssertGroupedAsRoutedAsync(groups, groupBy);
+        var downNotification = await WaitForNotificationAsync(stack, GroupLabels(down.Labels, groupBy), n => n.Alerts.Count == 1);
+        Assert.Equal(downGroup.Receiver, downNotification.Receiver);
+        Assert.Equal(stopped, downNotification.Alerts[0]["instance"]);
+    }
+
+    private static double Ratio(ActiveAlert alert) =>
+        double.TryParse(alert.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : double.NaN;
+
+    /// <summary>The labels of the group an alert belongs to: the route's <c>group_by</c> labels that the alert has.</summary>
+    private static Dictionary<string, string> GroupLabels(IReadOnlyDictionary<string, string> alert, IReadOnlyList<string> groupBy) =>
+        groupBy.Where(alert.ContainsKey).ToDictionary(l => l, l => alert[l], StringComparer.Ordinal);
+
+    private static bool SameLabels(IReadOnlyDictionary<string, string> a, IReadOnlyDictionary<string, string> b) =>
+        a.Count == b.Count && a.All(l => b.TryGetValue(l.Key, out var value) && value == l.Value);
+
+    /// <summary>Waits until Alertmanager has the group with <paramref name="labels"/> and it satisfies <paramref name="done"/>.</summary>
+    private static Task<IReadOnlyList<AlertGroup>> WaitForGroupAsync(ReplicaStack stack, Dictionary<string, string> labels, Func<AlertGroup, bool> done) =>
+        stack.WaitForAsync(
+            stack.AlertGroupsAsync,
+            groups => groups.Any(g => SameLabels(g.Labels, labels) && done(g)),
+            Deadline,
+            $"Alertmanager group {JsonSerializer.Serialize(labels)}",
+            groups => string.Join('\n', groups));
+
+    /// <summary>Waits for a webhook notification whose <c>groupLabels</c> are <paramref name="labels"/>.</summary>
+    private static async Task<WebhookNotification> WaitForNotificationAsync(ReplicaStack stack, Dictionary<string, string> labels, Func<WebhookNotification, bool> done)
+    {
+        var notifications = await stack.WaitForAsync(
+            () => Task.FromResult(stack.Webhook.Notifications),
+            all => all.Any(Matches),
+            Deadline,
+            $"webhook notification for group {JsonSerializer.Serialize(labels)}",
+            all => string.Join('\n', all));
+        return notifications.Last(Matches);
+
+        bool Matches(WebhookNotification n) => SameLabels(n.GroupLabels, labels) && done(n);
+    }
+
+    /// <summary>
+    /// Every group is keyed by the route's <c>group_by</c> labels of its alerts (Alertmanager leaves out those an alert
+    /// lacks), and went to the receiver <c>amtool config routes test</c> resolves for its alerts from the shipped file.
+    /// </summary>
+    private static async Task AssertGroupedAsRoutedAsync(IReadOnlyList<AlertGroup> groups, IReadOnlyList<string> groupBy)
+    {
+        foreach (var group in groups)
+        {
+            foreach (var alert in group.Alerts)
+            {
+                Assert.True(SameLabels(GroupLabels(alert, groupBy), group.Labels), $"alert {JsonSerializer.Serialize(alert)} in group {group}");
+                Assert.Equal(await RoutedReceiverAsync(alert), group.Receiver);
+            }
+        }
+    }
+
+    /// <summary>The receiver the shipped alertmanager.yml routes an alert with <paramref name="labels"/> to, as amtool resolves it.</summary>
+    private static async Task<string> RoutedReceiverAsync(IReadOnlyDictionary<string, string> labels)
+    {
+        var result = await PromTools.RunAsync(
+            "amtool",
+            ["config", "routes", "test", $"--config.file={DeployFiles.AlertmanagerConfig}", .. labels.Select(l => $"{l.Key}=\"{l.Value.Replace("\"", "\\\"", StringComparison.Ordinal)}\"")]);
+        Assert.True(result.Succeeded, result.ToString());
+        return result.Stdout.Trim();
+    }
+}
