@@ -120,7 +120,9 @@ internal sealed class ReplicaStack : IAsyncDisposable
             .Select(g => new AlertGroup(
                 Labels(g.GetProperty("labels")),
                 g.GetProperty("receiver").GetProperty("name").GetString() ?? "",
-                g.GetProperty("alerts").EnumerateArray().Select(a => (IReadOnlyDictionary<string, string>)Labels(a.GetProperty("labels"))).ToList()))
+                g.GetProperty("alerts").EnumerateArray()
+                    .Select(a => new GroupedAlert(Labels(a.GetProperty("labels")), a.GetProperty("status").GetProperty("state").GetString() ?? ""))
+                    .ToList()))
             .ToList();
     }
 
@@ -168,9 +170,15 @@ internal sealed class ReplicaStack : IAsyncDisposable
         labels.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal);
 }
 
-/// <summary>An Alertmanager aggregation group: its labels (the route's <c>group_by</c>), its receiver and its alerts' labels.</summary>
-internal sealed record AlertGroup(IReadOnlyDictionary<string, string> Labels, string Receiver, IReadOnlyList<IReadOnlyDictionary<string, string>> Alerts)
+/// <summary>An Alertmanager aggregation group: its labels (the route's <c>group_by</c>), its receiver and its alerts.</summary>
+internal sealed record AlertGroup(IReadOnlyDictionary<string, string> Labels, string Receiver, IReadOnlyList<GroupedAlert> Alerts)
 {
     public override string ToString() =>
-        $"  {JsonSerializer.Serialize(Labels)} -> {Receiver}: {JsonSerializer.Serialize(Alerts)}";
+        $"  {JsonSerializer.Serialize(Labels)} -> {Receiver}: {string.Join(", ", Alerts)}";
+}
+
+/// <summary>An alert as Alertmanager holds it: its labels and its state (<c>active</c>, or <c>suppressed</c> when inhibited or silenced).</summary>
+internal sealed record GroupedAlert(IReadOnlyDictionary<string, string> Labels, string State)
+{
+    public override string ToString() => $"{State} {JsonSerializer.Serialize(Labels)}";
 }

@@ -8,7 +8,8 @@ namespace Observability.AspNetCore.IntegrationTests.Deploy;
 /// The monitoring assets on three replicas of one service: three sample processes scraped as one job by a real
 /// Prometheus that loads the rules <c>deploy/render.sh</c> renders (only <c>for:</c> shortened, to 1 s), and a real
 /// Alertmanager with the shipped routing whose receivers post to a webhook this test runs. One replica's database is
-/// broken, so it alone fails; the alerts must speak for the service, and a stopped replica for itself.
+/// broken, so it alone fails; the recording rules and the alerts must speak for the service, and a stopped replica for
+/// itself.
 /// </summary>
 public sealed class ReplicasEndToEndTests
 {
@@ -16,6 +17,9 @@ public sealed class ReplicasEndToEndTests
     private const int Broken = 0;
     private const int Stopped = 2;
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    /// <summary>The alerts on the share of 5xx answers: the raw threshold and the SLO's fast and slow burn.</summary>
+    private static readonly string[] ErrorAlerts = ["HighErrorRatio", "AvailabilityBudgetFastBurn", "AvailabilityBudgetSlowBurn"];
 
     [Fact]
     public async Task Errors_on_one_of_three_replicas_alert_once_per_service_and_a_stopped_replica_alerts_for_itself()
@@ -39,31 +43,53 @@ public sealed class ReplicasEndToEndTests
         Assert.All(statuses[Broken], s => Assert.Equal(500, s));
         Assert.All(statuses.Where((_, i) => i != Broken).SelectMany(s => s), s => Assert.Equal(200, s));
 
-        // One alert for the service and route, at the service's error ratio (1 in 3), not the broken replica's (1 in 1).
-        // Its value settles once Prometheus has scraped the second wave from all three replicas.
+        // The recording rules speak for the service: no instance label, the sum over the three replicas.
+        var requestRate = await stack.WaitForAsync(
+            () => RecordedAgainstReplicasAsync(stack, $"job:http_requests:rate5m{{job=\"{job}\"}}", $"rate(http_requests_total{{job=\"{job}\"}}[5m])"),
+            r => r.Recorded.Count == 1 && r.PerInstance.Count == 3 && Near(r.Recorded[0].Value, r.PerInstance.Sum(i => i.Value)),
+            Deadline,
+            "job:http_requests:rate5m equal to the sum over the replicas",
+            r => r.ToString());
+        Assert.Equal(["__name__", "job"], requestRate.Recorded[0].Labels.Keys.Order(StringComparer.Ordinal));
+        Assert.All(requestRate.PerInstance, i => Assert.True(i.Value < requestRate.Recorded[0].Value / 2, $"one replica carries most of the rate: {requestRate}"));
+        var errorRatio = await stack.WaitForAsync(
+            () => QueryAsync(stack, $"job_endpoint:http_requests_errors:ratio_rate5m{{job=\"{job}\", endpoint=\"{Route}\"}}"),
+            r => r.Count == 1 && r[0].Value is > 0.25 and < 0.42,
+            Deadline,
+            "job_endpoint:http_requests_errors:ratio_rate5m at about 1/3",
+            r => string.Join('\n', r));
+        Assert.Equal(["__name__", "endpoint", "job"], errorRatio[0].Labels.Keys.Order(StringComparer.Ordinal));
+
+        // One alert per service and route for each rule on the error ratio, at the service's ratio (1 in 3), not the broken
+        // replica's (1 in 1). Values settle once Prometheus has scraped the second wave from all three replicas.
         var alerts = await stack.WaitForAsync(
             stack.AlertsAsync,
-            a => a.Any(x => x.Name == "HighErrorRatio" && x.State == "firing" && Ratio(x) is > 0.25 and < 0.42),
+            a => ErrorAlerts.All(name => a.Any(x => x.Name == name && x.State == "firing"))
+                 && a.Any(x => x.Name == "HighErrorRatio" && Ratio(x) is > 0.25 and < 0.42),
             Deadline,
-            "HighErrorRatio firing at about 1/3",
+            $"{string.Join(", ", ErrorAlerts)} firing, HighErrorRatio at about 1/3",
             a => string.Join('\n', a.Select(x => $"{x} value={x.Value}")));
-        var errors = Assert.Single(alerts, a => a.Name == "HighErrorRatio");
-        Assert.Equal(Route, errors.Label("endpoint"));
-        Assert.Equal(job, errors.Label("job"));
-        Assert.False(errors.Labels.ContainsKey("instance"), $"HighErrorRatio is per instance: {errors}");
         Assert.DoesNotContain(alerts, a => a.Name == "TargetDown");
-
-        // Alertmanager holds it in the group its route names, and the routed receiver's webhook got that group.
+        Assert.All(alerts.Where(a => a.Labels.ContainsKey("slo")), a => Assert.False(a.Labels.ContainsKey("instance"), $"an SLO alert per instance: {a}"));
         var groupBy = DeployFiles.AlertmanagerGroupBy();
-        var groups = await WaitForGroupAsync(stack, GroupLabels(errors.Labels, groupBy), group => group.Alerts.Count == 1);
-        var errorGroup = groups.Single(g => g.Labels["alertname"] == "HighErrorRatio");
-        Assert.Equal(await RoutedReceiverAsync(errors.Labels), errorGroup.Receiver);
-        await AssertGroupedAsRoutedAsync(groups, groupBy);
-        var errorNotification = await WaitForNotificationAsync(stack, GroupLabels(errors.Labels, groupBy), n => n.Alerts.Count == 1);
-        Assert.Equal(errorGroup.Receiver, errorNotification.Receiver);
-        Assert.Equal("/" + errorGroup.Receiver, errorNotification.Path);
-        Assert.Equal("firing", errorNotification.Status);
-        Assert.Equal(Route, errorNotification.Alerts[0]["endpoint"]);
+        foreach (var name in ErrorAlerts)
+        {
+            var alert = Assert.Single(alerts, a => a.Name == name);
+            Assert.Equal(Route, alert.Label("endpoint"));
+            Assert.Equal(job, alert.Label("job"));
+            Assert.False(alert.Labels.ContainsKey("instance"), $"{name} is per instance: {alert}");
+
+            // Alertmanager holds it in the group its route names, and the routed receiver's webhook got that group.
+            var groups = await WaitForGroupAsync(stack, GroupLabels(alert.Labels, groupBy), group => group.Alerts.Count == 1);
+            var group = groups.Single(g => g.Labels["alertname"] == name);
+            Assert.Equal(await RoutedReceiverAsync(alert.Labels), group.Receiver);
+            await AssertGroupedAsRoutedAsync(groups, groupBy);
+            var notification = await WaitForNotificationAsync(stack, GroupLabels(alert.Labels, groupBy), n => n.Alerts.Count == 1);
+            Assert.Equal(group.Receiver, notification.Receiver);
+            Assert.Equal("/" + group.Receiver, notification.Path);
+            Assert.Equal("firing", notification.Status);
+            Assert.Equal(Route, notification.Alerts[0]["endpoint"]);
+        }
 
         // One replica stops answering scrapes: TargetDown for that instance only.
         var stopped = stack.Target(Stopped);
@@ -86,15 +112,40 @@ public sealed class ReplicasEndToEndTests
             Assert.Equal(new[] { stack.Target(0), stack.Target(1) }.Order(StringComparer.Ordinal), live);
         }
 
-        groups = await WaitForGroupAsync(stack, GroupLabels(down.Labels, groupBy), group => group.Alerts.Count == 1);
-        var downGroup = groups.Single(g => g.Labels["alertname"] == "TargetDown");
-        Assert.Equal(stopped, downGroup.Alerts[0]["instance"]);
+        var downGroups = await WaitForGroupAsync(stack, GroupLabels(down.Labels, groupBy), group => group.Alerts.Count == 1);
+        var downGroup = downGroups.Single(g => g.Labels["alertname"] == "TargetDown");
+        Assert.Equal(stopped, downGroup.Alerts[0].Labels["instance"]);
         Assert.Equal(await RoutedReceiverAsync(down.Labels), downGroup.Receiver);
-        await AssertGroupedAsRoutedAsync(groups, groupBy);
+        await AssertGroupedAsRoutedAsync(downGroups, groupBy);
         var downNotification = await WaitForNotificationAsync(stack, GroupLabels(down.Labels, groupBy), n => n.Alerts.Count == 1);
         Assert.Equal(downGroup.Receiver, downNotification.Receiver);
         Assert.Equal(stopped, downNotification.Alerts[0]["instance"]);
+
+        // One replica of three down is not the service down: the service's own warning (the slow burn, which has no
+        // instance label) stays active, not inhibited by that replica's TargetDown.
+        // Read after the TargetDown notification, by when Alertmanager's inhibitor has seen TargetDown too.
+        var slowBurn = (await stack.AlertGroupsAsync()).Single(g => g.Labels["alertname"] == "AvailabilityBudgetSlowBurn");
+        Assert.Equal("active", Assert.Single(slowBurn.Alerts).State);
     }
+
+    /// <summary>Within 10% of each other: a recorded rate and the same rate computed a moment later.</summary>
+    private static bool Near(double recorded, double computed) => computed > 0 && Math.Abs(recorded - computed) <= 0.1 * computed;
+
+    /// <summary>An instant query's series: labels and value.</summary>
+    private static async Task<IReadOnlyList<Series>> QueryAsync(ReplicaStack stack, string promql)
+    {
+        using var answer = await stack.Prometheus.QueryAsync(promql);
+        Assert.Equal("success", answer.RootElement.GetProperty("status").GetString());
+        return answer.RootElement.GetProperty("data").GetProperty("result").EnumerateArray()
+            .Select(r => new Series(
+                r.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal),
+                double.Parse(r.GetProperty("value")[1].GetString()!, NumberStyles.Float, CultureInfo.InvariantCulture)))
+            .ToList();
+    }
+
+    /// <summary>A recording rule's series, and the expression it aggregates computed per instance.</summary>
+    private static async Task<RecordedAndReplicas> RecordedAgainstReplicasAsync(ReplicaStack stack, string recorded, string perSeries) =>
+        new(await QueryAsync(stack, recorded), await QueryAsync(stack, $"sum by (instance) ({perSeries})"));
 
     private static double Ratio(ActiveAlert alert) =>
         double.TryParse(alert.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) ? value : double.NaN;
@@ -139,8 +190,8 @@ public sealed class ReplicasEndToEndTests
         {
             foreach (var alert in group.Alerts)
             {
-                Assert.True(SameLabels(GroupLabels(alert, groupBy), group.Labels), $"alert {JsonSerializer.Serialize(alert)} in group {group}");
-                Assert.Equal(await RoutedReceiverAsync(alert), group.Receiver);
+                Assert.True(SameLabels(GroupLabels(alert.Labels, groupBy), group.Labels), $"alert {alert} in group {group}");
+                Assert.Equal(await RoutedReceiverAsync(alert.Labels), group.Receiver);
             }
         }
     }
@@ -154,4 +205,14 @@ public sealed class ReplicasEndToEndTests
         Assert.True(result.Succeeded, result.ToString());
         return result.Stdout.Trim();
     }
+}
+
+internal sealed record Series(IReadOnlyDictionary<string, string> Labels, double Value)
+{
+    public override string ToString() => $"  {JsonSerializer.Serialize(Labels)} {Value.ToString(CultureInfo.InvariantCulture)}";
+}
+
+internal sealed record RecordedAndReplicas(IReadOnlyList<Series> Recorded, IReadOnlyList<Series> PerInstance)
+{
+    public override string ToString() => $"recorded:\n{string.Join('\n', Recorded)}\nper instance:\n{string.Join('\n', PerInstance)}";
 }
