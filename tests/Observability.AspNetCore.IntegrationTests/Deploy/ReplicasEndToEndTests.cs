@@ -28,8 +28,8 @@ public sealed class ReplicasEndToEndTests
         var rules = new Dictionary<string, string> { ["alerts.yml"] = DeployFiles.AlertRulesWithFor("1s", rendered.AlertRules) };
         var brokenDatabase = new Dictionary<string, string?>
         {
-            // A directory that does not exist: SQLite cannot open the file, so every item request of this replica fails.
-            ["ConnectionStrings__Sqlite"] = $"Data Source={Path.Combine(Path.GetTempPath(), "obs-replicas-missing", "broken.db")}",
+            // A file under a file, which no machine can create: SQLite cannot open it, so every item request of this replica fails.
+            ["ConnectionStrings__Sqlite"] = $"Data Source={Path.Combine(AppProcess.SampleApiDllPath(), "broken.db")}",
         };
         await using var stack = await ReplicaStack.StartAsync([brokenDatabase, new Dictionary<string, string?>(), new Dictionary<string, string?>()], rules);
         var job = DeployStack.Job;
@@ -51,7 +51,7 @@ public sealed class ReplicasEndToEndTests
             "job:http_requests:rate5m equal to the sum over the replicas",
             r => r.ToString());
         Assert.Equal(["__name__", "job"], requestRate.Recorded[0].Labels.Keys.Order(StringComparer.Ordinal));
-        Assert.All(requestRate.PerInstance, i => Assert.True(i.Value < requestRate.Recorded[0].Value / 2, $"one replica carries most of the rate: {requestRate}"));
+        Assert.All(requestRate.PerInstance, i => Assert.True(i.Value < requestRate.Recorded[0].Value / 2, $"one replica carries half the rate or more: {requestRate}"));
         var errorRatio = await stack.WaitForAsync(
             () => QueryAsync(stack, $"job_endpoint:http_requests_errors:ratio_rate5m{{job=\"{job}\", endpoint=\"{Route}\"}}"),
             r => r.Count == 1 && r[0].Value is > 0.25 and < 0.42,
