@@ -5,6 +5,7 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Hosting;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics.Bridge;
@@ -30,10 +31,11 @@ internal sealed class RequestMetrics : IDisposable
     /// <summary>Every request series created so far (a series may appear twice after a race; counting is idempotent).</summary>
     private readonly ConcurrentQueue<RequestSeries> _series = new();
 
-    public RequestMetrics(IOptions<ObservabilityOptions> options, ServiceIdentity identity, IMeterFactory meterFactory, SerilogPipeline logging)
+    public RequestMetrics(IOptions<ObservabilityOptions> options, ServiceIdentity identity, IMeterFactory meterFactory, SerilogPipeline logging, TracingState tracing)
     {
         var o = options.Value.Metrics;
         Prefix = NormalizePrefix(o.Prefix);
+        AttachesTraceExemplars = tracing.Enabled;
         Registry = Prometheus.Metrics.NewCustomRegistry();
 
         // prometheus-net's default collectors in its default registry (served beside ours for the app's own metrics)
@@ -91,6 +93,9 @@ internal sealed class RequestMetrics : IDisposable
 
     /// <summary>Creates the library's families in <see cref="Registry"/> with <see cref="Prefix"/>; every feature's families go through it.</summary>
     public MetricFamilyFactory Families { get; }
+
+    /// <summary>Whether request durations carry the recorded trace's IDs as exemplars: only while tracing is on.</summary>
+    public bool AttachesTraceExemplars { get; }
 
     public Counter Requests { get; }
 

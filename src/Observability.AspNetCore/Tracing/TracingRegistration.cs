@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Hosting;
 using Observability.AspNetCore.Metrics;
 using Observability.AspNetCore.Pipeline;
@@ -30,7 +31,9 @@ internal static class TracingRegistration
     {
         var services = builder.Services;
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, OtlpOptionsValidator>());
-        if (OtlpSettings.Resolve(builder.Configuration) is null)
+        var enabled = OtlpSettings.Resolve(builder.Configuration) is not null;
+        services.TryAddSingleton(new TracingState(enabled));
+        if (!enabled)
         {
             return;
         }

@@ -19,6 +19,9 @@ public sealed class OpenMetricsTests
     private const string ClassicContentType = "text/plain; version=0.0.4; charset=utf-8";
     private const string ItemsRoute = "/api/items/{id:int}";
 
+    // Nothing listens on the discard port: spans are exported (and dropped) in the background, off the request path.
+    private static readonly Dictionary<string, string?> TracingOn = new() { ["Observability:Otlp:Endpoint"] = "http://127.0.0.1:9" };
+
     private static Task<TestApp> StartAsync(IDictionary<string, string?>? configuration = null) =>
         TestApp.StartAsync(app => app.MapGet("/api/items/{id:int}", (int id) => new { id }), configuration);
 
@@ -106,5 +109,41 @@ public sealed class OpenMetricsTests
         Assert.Equal(ClassicContentType, contentType);
         Assert.DoesNotContain("# EOF", body, StringComparison.Ordinal);
         Assert.Contains("# TYPE http_requests_total counter", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_tracing_on_a_request_s_trace_is_an_exemplar_on_its_duration_bucket()
+    {
+        await using var app = await StartAsync(TracingOn);
+
+        var completion = await RequestItemAsync(app);
+        var traceId = completion.Str("@tr");
+        var spanId = completion.Str("@sp");
+        Assert.False(string.IsNullOrEmpty(traceId), $"The completion event has no @tr: {completion}");
+
+        var body = await ScrapeOpenMetricsUntilAsync(app, b => OpenMetricsDocument.Exemplars(b).Any(e => e.Labels.GetValueOrDefault("trace_id") == traceId));
+        Assert.Empty(OpenMetricsDocument.Problems(body));
+        var (line, labels) = Assert.Single(OpenMetricsDocument.Exemplars(body), e => e.Labels.GetValueOrDefault("trace_id") == traceId);
+        Assert.StartsWith($"http_request_duration_seconds_bucket{{method=\"GET\",endpoint=\"{ItemsRoute}\",status=\"200\",le=", line, StringComparison.Ordinal);
+        Assert.Equal(spanId, labels["span_id"]);
+
+        // The classic text has no place for exemplars: it stays as it was.
+        var (_, classic) = await ScrapeAsync(app, accept: null);
+        Assert.DoesNotContain("trace_id", classic, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_tracing_off_no_exemplar_is_attached_even_inside_a_sampled_trace()
+    {
+        await using var app = await StartAsync();
+        var traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+        var completion = await RequestItemAsync(app, $"00-{traceId}-00f067aa0ba902b7-01");
+
+        Assert.Equal(traceId, completion.Str("@tr"));
+        var body = await ScrapeOpenMetricsUntilAsync(app, HasItemsCount);
+        Assert.Empty(OpenMetricsDocument.Problems(body));
+        Assert.Empty(OpenMetricsDocument.Exemplars(body));
+        Assert.DoesNotContain("trace_id", body, StringComparison.Ordinal);
     }
 }
