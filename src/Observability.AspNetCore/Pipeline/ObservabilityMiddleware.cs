@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics;
 using Observability.AspNetCore.SlowQueries;
@@ -234,7 +235,7 @@ internal sealed class ObservabilityMiddleware
         {
             // One observation: http_requests_total is this histogram's count (see RequestMetrics). Exemplar.None, not
             // null: null would make prometheus-net ask its exemplar provider on every request.
-            endpoint.GetSeries(_metrics!, methodIndex, statusCode).Duration.Observe(
+            ((EndpointSeries)endpoint.MetricSeries!).Get(_metrics!, methodIndex, statusCode).Duration.Observe(
                 elapsed.TotalSeconds, _traceExemplars ? TraceExemplars.FromRecordedActivity() : Prometheus.Exemplar.None);
             if (failure is not null)
             {
