@@ -23,6 +23,13 @@ internal static class SerilogSectionCheck
             throw Failure(errors);
         }
 
+        // Without a section there is nothing to apply, and reading it would load every assembly named like a Serilog
+        // package in the app (the sinks this library ships included) to look for sinks nobody named.
+        if (!section.Exists())
+        {
+            return logger;
+        }
+
         var capture = new SelfLogCapture();
         StderrSelfLog.Captured.Value = capture;
         try
