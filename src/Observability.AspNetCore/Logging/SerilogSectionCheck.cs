@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Configuration;
 using Serilog;
 using Serilog.Events;
@@ -34,7 +35,7 @@ internal static class SerilogSectionCheck
         StderrSelfLog.Captured.Value = capture;
         try
         {
-            logger.ReadFrom.Configuration(configuration);
+            Read(logger, configuration);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -55,6 +56,10 @@ internal static class SerilogSectionCheck
 
         return errors.Count > 0 ? throw Failure(errors) : logger;
     }
+
+    /// <summary>Never inlined into <see cref="Apply"/>: an app without a section does not load Serilog.Settings.Configuration.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Read(LoggerConfiguration logger, IConfiguration configuration) => logger.ReadFrom.Configuration(configuration);
 
     private static InvalidOperationException Failure(List<string> errors) =>
         new($"The 'Serilog' configuration section cannot be applied: {string.Join(Environment.NewLine, errors)}");
