@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Configuration;
+using Observability.AspNetCore.Core;
 using Serilog;
 using Serilog.Events;
 
