@@ -69,6 +69,7 @@ internal sealed class RequestMetrics : IDisposable
         RuntimeMetrics.Register(Families, identity.Name, identity.Version, identity.Environment);
         LogOutputMetrics.Register(Families, logging.Stdout);
         TracingMetrics.Register(Families);
+        TracingMetrics.RegisterLogs(Families);
 
         // One bridge per registry (two would count every measurement twice), scoped to this host's meter factory so two
         // hosts in one process never export each other's instruments. The user's exclusions add to the built-in ones.
