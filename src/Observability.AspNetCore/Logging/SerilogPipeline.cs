@@ -4,8 +4,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore.Core;
-using Observability.AspNetCore.Hosting;
-using Observability.AspNetCore.Pipeline;
 using Serilog;
 using Serilog.Core;
 using Serilog.Events;

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore.Core;
-using Observability.AspNetCore.Hosting;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using Serilog;

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Observability.AspNetCore.Metrics;
+using Observability.AspNetCore.Core;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Trace;
 
@@ -37,7 +37,7 @@ internal sealed class TracingLifetime(
         if (logs is not null)
         {
             logger.OtlpLogsEnabled(logs.IsGrpc ? OtlpOptions.GrpcProtocol : OtlpOptions.HttpProtobufProtocol, logs.Endpoint);
-            var counters = options.Value.Metrics.Enabled ? TracingMetrics.RegisterLogs(services.GetRequiredService<RequestMetrics>().Families) : default;
+            var counters = services.GetRequiredService<MetricsRegistry>() is { Enabled: true } registry ? TracingMetrics.RegisterLogs(registry.Families) : default;
             logs.Stats.Attach(counters.Exported, counters.Dropped, services.GetRequiredService<ILoggerFactory>().CreateLogger("Observability.AspNetCore.Tracing"));
         }
 
