@@ -11,6 +11,8 @@
 #                                                        part between the SLO markers, written here from the objectives
 #   grafana/dashboards/*.json                            the dashboards (the job variable reads <prefix>app_info)
 #   kubernetes/deployment.yaml                           the Deployment excerpt, with Observability__Metrics__Prefix set
+#   kubernetes/{service,servicemonitor,podmonitor}.yaml  the Service and the Prometheus Operator's scrape objects
+#   kubernetes/prometheusrule.yaml                       the rules above as a PrometheusRule (written here)
 #
 # The committed files under deploy/ are the source and the no-prefix rendering (a test checks that rendering without
 # a prefix reproduces them). The prefix goes on exactly the families the app prefixes (docs/metrics.md, the prefix
@@ -380,7 +382,23 @@ slo_rule_tests | splice_slo "$out_abs/prometheus/alerts.test.yml"
 for dashboard in "$deploy_dir"/grafana/dashboards/*.json; do
   render "grafana/dashboards/$(basename "$dashboard")"
 done
-render kubernetes/deployment.yaml
+for manifest in "$deploy_dir"/kubernetes/*.yaml; do
+  [[ "$(basename "$manifest")" == prometheusrule.yaml ]] || render "kubernetes/$(basename "$manifest")"
+done
+
+# The PrometheusRule carries the rendered rule file's groups as its spec.groups, so both are one source.
+{
+  cat <<'EOF'
+# For the Prometheus Operator: the rules of prometheus/alerts.yml, written by deploy/render.sh (its spec.groups are that
+# file's groups, comments included). Prometheus loads it by its ruleSelector: add the labels that selector expects.
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: observability-aspnetcore
+spec:
+EOF
+  sed -n '/^groups:/,$p' "$out_abs/prometheus/alerts.yml" | sed 's/^./  &/'
+} >"$out_abs/kubernetes/prometheusrule.yaml"
 
 # The Deployment excerpt configures the prefix the rendered assets expect, as the first variable of the container.
 if [[ -n "$prefix" ]]; then
