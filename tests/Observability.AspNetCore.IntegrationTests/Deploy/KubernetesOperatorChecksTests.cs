@@ -94,7 +94,7 @@ public sealed class KubernetesOperatorChecksTests
         var prometheusRule = Path.Combine(output.Path, "kubernetes", "prometheusrule.yaml");
         AssertSameGroups(rules, prometheusRule);
         Assert.Contains("shop_http_requests_total", await File.ReadAllTextAsync(prometheusRule), StringComparison.Ordinal);
-        Assert.Contains("(14.4 * 0.005)", await File.ReadAllTextAsync(prometheusRule), StringComparison.Ordinal);
+        Assert.Contains("ratio_rate1h / 0.005 > 14.4", await File.ReadAllTextAsync(prometheusRule), StringComparison.Ordinal);
     }
 
     private static void AssertSameGroups(string ruleFile, string prometheusRule)
