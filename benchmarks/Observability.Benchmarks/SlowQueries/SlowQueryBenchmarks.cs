@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Observability.AspNetCore.Pipeline;
 using Observability.AspNetCore.SlowQueries;
 using Observability.Benchmarks.Harness;
 

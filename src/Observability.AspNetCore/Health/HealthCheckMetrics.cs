@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Observability.AspNetCore.Metrics;
+using Observability.AspNetCore.Core;
 using Prometheus;
 
 namespace Observability.AspNetCore.Health;
@@ -13,13 +13,13 @@ internal sealed class HealthCheckMetrics
     private readonly Gauge _status;
     private readonly Gauge _duration;
 
-    public HealthCheckMetrics(RequestMetrics metrics)
+    public HealthCheckMetrics(MetricFamilyFactory families)
     {
-        _status = metrics.Families.CreateGauge(
+        _status = families.CreateGauge(
             MetricFamilies.HealthCheckStatus,
             "Latest result of each health check: 1 Healthy, 0.5 Degraded, 0 Unhealthy.",
             "check");
-        _duration = metrics.Families.CreateGauge(
+        _duration = families.CreateGauge(
             MetricFamilies.HealthCheckDuration,
             "Duration of the latest run of each health check, in seconds.",
             "check");

@@ -6,8 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using Observability.AspNetCore.Pipeline;
-using Observability.AspNetCore.Hosting;
+using Observability.AspNetCore.Core;
 
 namespace Observability.AspNetCore.Health;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Observability.AspNetCore.Core;
 using StackExchange.Redis;
 
 namespace Observability.AspNetCore.Health;

@@ -7,8 +7,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Observability.AspNetCore.Metrics;
-using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.Core;
 
 namespace Observability.AspNetCore.Health;
 
@@ -68,7 +67,7 @@ internal static class HealthRegistration
                 options,
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetRequiredService<ILogger<HealthCheckRunner>>(),
-                options.Value.Metrics.Enabled ? new HealthCheckMetrics(sp.GetRequiredService<RequestMetrics>()) : null,
+                sp.GetRequiredService<MetricsRegistry>() is { Enabled: true } registry ? new HealthCheckMetrics(registry.Families) : null,
                 sp.GetService<WorkerRegistry>());
         });
 

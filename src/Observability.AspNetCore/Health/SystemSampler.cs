@@ -3,7 +3,6 @@ using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore.Core;
-using Observability.AspNetCore.Pipeline;
 
 namespace Observability.AspNetCore.Health;
 

@@ -6,8 +6,8 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Health;
-using Observability.AspNetCore.Pipeline;
 
 namespace Observability.AspNetCore.Hosting;
 

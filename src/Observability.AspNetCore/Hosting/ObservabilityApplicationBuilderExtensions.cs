@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;

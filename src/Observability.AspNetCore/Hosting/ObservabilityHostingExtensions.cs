@@ -5,9 +5,10 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Health;
-using Observability.AspNetCore.Jobs;
 using Observability.AspNetCore.Hosting;
+using Observability.AspNetCore.Jobs;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics;
 using Observability.AspNetCore.Pipeline;
@@ -58,19 +59,39 @@ public static class ObservabilityHostingExtensions
         AddLogging(builder);
         services.TryAddSingleton<ServiceIdentity>();
         services.TryAddSingleton<EndpointInfoCache>();
+        services.TryAddSingleton(CreateMetricsRegistry);
         services.TryAddSingleton<RequestMetrics>();
+        // Slow and hung requests and slow job runs share one budget, summarised by the slow-request monitor.
+        services.TryAddSingleton(static sp => new WarningBudget(sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.SlowRequests.MaxWarningsPerSecond));
         services.TryAddSingleton<Heartbeat>();
         HealthRegistration.Add(builder);
         services.TryAddSingleton<SlowRequestMonitor>();
         services.AddHostedService(static sp => sp.GetRequiredService<SlowRequestMonitor>());
         SlowQueryRegistration.Add(services);
         JobRegistration.Add(services);
-        TracingRegistration.Add(builder);
+        TracingRegistration.Add(builder, [JobSpans.SourceName]);
 
         services.PostConfigure<ProblemDetailsOptions>(ProblemDetailsRequestId.Chain);
         services.TryAddTransient<RequestIdPropagationHandler>();
         services.ConfigureHttpClientDefaults(static b => b.AddHttpMessageHandler<RequestIdPropagationHandler>());
         return builder;
+    }
+
+    /// <summary>
+    /// The one registry every feature creates its metrics from. Families of features that create theirs only when used
+    /// are made here, so a scrape serves the same families in every configuration.
+    /// </summary>
+    private static MetricsRegistry CreateMetricsRegistry(IServiceProvider services)
+    {
+        var o = services.GetRequiredService<IOptions<ObservabilityOptions>>().Value.Metrics;
+        var registry = new MetricsRegistry(o.Enabled, o.Prefix);
+        if (registry.Enabled)
+        {
+            LogOutputMetrics.Register(registry.Families, services.GetRequiredService<SerilogPipeline>().Stdout);
+            TracingMetrics.Register(registry.Families);
+        }
+
+        return registry;
     }
 
     private static void AddLogging(IHostApplicationBuilder builder)

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.Core;
 
 namespace Observability.AspNetCore.Jobs;
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using Observability.AspNetCore.Metrics;
-using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.Core;
 using Prometheus;
 
 namespace Observability.AspNetCore.Jobs;
@@ -32,11 +31,10 @@ internal sealed class JobMetrics
     private JobSeries? _other;
     private bool _queuesCapped;
 
-    public JobMetrics(RequestMetrics metrics, int maxNames, ILogger logger, WorkerRegistry workers)
+    public JobMetrics(MetricFamilyFactory families, int maxNames, ILogger logger, WorkerRegistry workers)
     {
         _maxNames = maxNames;
         _logger = logger;
-        var families = metrics.Families;
         string[] labels = ["job_name", "outcome"];
         _runs = families.CreateCounter(MetricFamilies.JobRuns, "Background job runs, by job name and outcome (succeeded, failed, cancelled).", labels);
         _duration = families.CreateHistogram(MetricFamilies.JobRunDuration, "Background job run duration in seconds, by job name and outcome.", labels,

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.Core;
 
 namespace Observability.AspNetCore.Jobs;
 

@@ -3,10 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Observability.AspNetCore.Metrics;
-using Observability.AspNetCore.Pipeline;
-using Observability.AspNetCore.RequestId;
-using Observability.AspNetCore.SlowRequests;
+using Observability.AspNetCore.Core;
 
 namespace Observability.AspNetCore.Jobs;
 
@@ -23,7 +20,7 @@ internal sealed class JobRunner : IJobRunner
 
     private readonly ILogger _logger;
     private readonly JobMetrics? _metrics;
-    private readonly SlowRequestMonitor _budget;
+    private readonly WarningBudget _budget;
     private readonly IHttpContextAccessor _accessor;
     private readonly string _requestIdHeader;
     private readonly int _defaultThresholdMs;
@@ -31,12 +28,12 @@ internal sealed class JobRunner : IJobRunner
 
     private readonly WorkerRegistry _workers;
 
-    public JobRunner(IOptions<ObservabilityOptions> options, ILoggerFactory loggerFactory, SlowRequestMonitor budget, IHttpContextAccessor accessor, WorkerRegistry workers, IServiceProvider services)
+    public JobRunner(IOptions<ObservabilityOptions> options, ILoggerFactory loggerFactory, WarningBudget budget, IHttpContextAccessor accessor, WorkerRegistry workers, IServiceProvider services)
     {
         _workers = workers;
         var o = options.Value;
         _logger = loggerFactory.CreateLogger(LoggerCategory);
-        _metrics = o.Metrics.Enabled ? new JobMetrics(services.GetRequiredService<RequestMetrics>(), o.Jobs.MaxJobNames, _logger, workers) : null;
+        _metrics = services.GetRequiredService<MetricsRegistry>() is { Enabled: true } registry ? new JobMetrics(registry.Families, o.Jobs.MaxJobNames, _logger, workers) : null;
         _budget = budget;
         _accessor = accessor;
         _requestIdHeader = o.RequestId.Header;
@@ -177,7 +174,7 @@ internal sealed class JobRunner : IJobRunner
             }
         }
 
-        if (slow && _budget.TryTakeWarning())
+        if (slow && _budget.TryTake())
         {
             _logger.SlowJobRun(scope.JobName, scope.JobRunId, outcomeName, elapsedMs, thresholdMs);
         }

@@ -1,4 +1,4 @@
-using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.Core;
 
 namespace Observability.AspNetCore;
 

@@ -3,9 +3,7 @@ using System.Net;
 using System.Numerics;
 using System.Text;
 using Microsoft.AspNetCore.Http;
-using Observability.AspNetCore.Hosting;
-using Observability.AspNetCore.Pipeline;
-using Observability.AspNetCore.SlowQueries;
+using Observability.AspNetCore.Core;
 using Serilog.Events;
 
 namespace Observability.AspNetCore.Logging;

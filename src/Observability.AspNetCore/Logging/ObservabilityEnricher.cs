@@ -1,5 +1,5 @@
 using Microsoft.AspNetCore.Http;
-using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.Core;
 using Serilog.Core;
 using Serilog.Events;
 

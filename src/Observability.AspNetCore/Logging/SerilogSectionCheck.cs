@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Observability.AspNetCore.Core;
 using Serilog;
 using Serilog.Events;
 

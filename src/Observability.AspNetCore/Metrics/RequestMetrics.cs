@@ -5,19 +5,17 @@ using System.Net;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
-using Observability.AspNetCore.Hosting;
-using Observability.AspNetCore.Logging;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Metrics.Bridge;
 using Observability.AspNetCore.Metrics.Runtime;
-using Observability.AspNetCore.Tracing;
 using Prometheus;
 
 namespace Observability.AspNetCore.Metrics;
 
 /// <summary>
-/// The host's metrics: one registry per host (so two apps in one process, or two tests, never share counts), the
-/// request metrics with their labels fixed here, and the cached in-progress children. The app's own prometheus-net
-/// metrics stay in prometheus-net's default registry and are served on the same endpoint.
+/// The request metrics with their labels fixed here, and the cached in-progress children, created in the host's
+/// <see cref="MetricsRegistry"/>. The app's own prometheus-net metrics stay in prometheus-net's default registry and
+/// are served on the same endpoint.
 /// </summary>
 internal sealed class RequestMetrics : IDisposable
 {
@@ -30,18 +28,12 @@ internal sealed class RequestMetrics : IDisposable
     /// <summary>Every request series created so far (a series may appear twice after a race; counting is idempotent).</summary>
     private readonly ConcurrentQueue<RequestSeries> _series = new();
 
-    public RequestMetrics(IOptions<ObservabilityOptions> options, ServiceIdentity identity, IMeterFactory meterFactory, SerilogPipeline logging)
+    public RequestMetrics(IOptions<ObservabilityOptions> options, ServiceIdentity identity, IMeterFactory meterFactory, MetricsRegistry registry)
     {
         var o = options.Value.Metrics;
-        Prefix = NormalizePrefix(o.Prefix);
-        Registry = Prometheus.Metrics.NewCustomRegistry();
-
-        // prometheus-net's default collectors in its default registry (served beside ours for the app's own metrics)
-        // produce names promtool rejects and export Counter<T> as gauges; the library exports its own runtime metrics
-        // and bridges meters itself. Effective because it runs before the default registry is first collected.
-        Prometheus.Metrics.SuppressDefaultMetrics();
-
-        Families = new MetricFamilyFactory(Registry, Prefix);
+        Prefix = registry.Prefix;
+        Registry = registry.Registry;
+        Families = registry.Families;
         string[] requestLabels = ["method", "endpoint", "status"];
         Requests = Families.CreateCounter(MetricFamilies.HttpRequests, "HTTP requests answered, by method, route template and status code.", requestLabels);
         Duration = Families.CreateHistogram(MetricFamilies.HttpRequestDuration, "HTTP request duration in seconds, by method, route template and status code.", requestLabels,
@@ -49,11 +41,8 @@ internal sealed class RequestMetrics : IDisposable
         InProgress = Families.CreateGauge(MetricFamilies.HttpRequestsInProgress, "HTTP requests being served, by method.", "method");
         Exceptions = Families.CreateCounter(MetricFamilies.HttpRequestExceptions, "Unhandled exceptions thrown by request handlers, by method, route template and exception type.", "method", "endpoint", "exception");
 
-        // Fed by the slow-request and slow-query features; registered here so their names are fixed with the others.
+        // Fed by the slow-request feature through the middleware.
         SlowRequests = Families.CreateCounter(MetricFamilies.HttpSlowRequests, "Requests slower than their slow-request threshold, by method and route template.", "method", "endpoint");
-        SlowQueries = Families.CreateCounter(MetricFamilies.DbSlowQueries, "Database commands slower than the slow-query threshold, by database system.", "db_system");
-        QueryDuration = Families.CreateHistogram(MetricFamilies.DbQueryDuration, "Database command duration in seconds, by database system.", ["db_system"],
-            [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
 
         _inProgress = new Gauge.Child[HttpMethodLabels.Values.Length];
         for (var i = 0; i < _inProgress.Length; i++)
@@ -67,8 +56,6 @@ internal sealed class RequestMetrics : IDisposable
         Registry.AddBeforeCollectCallback(SyncRequestCounts);
 
         RuntimeMetrics.Register(Families, identity.Name, identity.Version, identity.Environment);
-        LogOutputMetrics.Register(Families, logging.Stdout);
-        TracingMetrics.Register(Families);
 
         // One bridge per registry (two would count every measurement twice), scoped to this host's meter factory so two
         // hosts in one process never export each other's instruments. The user's exclusions add to the built-in ones.
@@ -101,10 +88,6 @@ internal sealed class RequestMetrics : IDisposable
     public Counter Exceptions { get; }
 
     public Counter SlowRequests { get; }
-
-    public Counter SlowQueries { get; }
-
-    public Histogram QueryDuration { get; }
 
     public Gauge.Child InProgressFor(int methodIndex) => _inProgress[methodIndex];
 
@@ -157,9 +140,6 @@ internal sealed class RequestMetrics : IDisposable
             series.Requests.IncTo(series.Duration.Count);
         }
     }
-
-    internal static string NormalizePrefix(string? prefix) =>
-        string.IsNullOrEmpty(prefix) ? string.Empty : prefix.EndsWith('_') ? prefix : prefix + "_";
 }
 
 /// <summary>The cached children of one (endpoint, method, status) series.</summary>
@@ -169,4 +149,18 @@ internal sealed class RequestSeries(Counter.Child requests, Histogram.Child dura
     public Counter.Child Requests { get; } = requests;
 
     public Histogram.Child Duration { get; } = duration;
+}
+
+/// <summary>The cached series of one endpoint, by (method, status); kept in <see cref="Core.EndpointInfo.MetricSeries"/>.</summary>
+internal sealed class EndpointSeries(string metricLabel)
+{
+    private readonly ConcurrentDictionary<int, RequestSeries> _series = new();
+
+    public RequestSeries Get(RequestMetrics metrics, int methodIndex, int statusCode)
+    {
+        var key = (methodIndex * 1000) + (statusCode is >= 0 and < 1000 ? statusCode : 0);
+        return _series.TryGetValue(key, out var series)
+            ? series
+            : _series.GetOrAdd(key, metrics.CreateSeries(methodIndex, metricLabel, statusCode));
+    }
 }

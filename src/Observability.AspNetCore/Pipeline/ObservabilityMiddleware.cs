@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics;
 using Observability.AspNetCore.SlowQueries;
@@ -231,7 +232,7 @@ internal sealed class ObservabilityMiddleware
         if (methodIndex != NotMeasured && !endpoint.IsOwnEndpoint)
         {
             // One observation: http_requests_total is this histogram's count (see RequestMetrics).
-            endpoint.GetSeries(_metrics!, methodIndex, statusCode).Duration.Observe(elapsed.TotalSeconds);
+            ((EndpointSeries)endpoint.MetricSeries!).Get(_metrics!, methodIndex, statusCode).Duration.Observe(elapsed.TotalSeconds);
             if (failure is not null)
             {
                 _metrics!.Exceptions.WithLabels(HttpMethodLabels.Values[methodIndex], endpoint.MetricLabel, failure.GetType().Name).Inc();

@@ -1,35 +1,38 @@
 using System.Collections.Concurrent;
-using Observability.AspNetCore.Metrics;
+using Observability.AspNetCore.Core;
 using Prometheus;
 
 namespace Observability.AspNetCore.SlowQueries;
 
 /// <summary>
-/// The per-request database metrics, registered in the host's registry beside the request metrics (same prefix), with
-/// their children cached per route template. The per-command metrics (<c>db_query_duration_seconds</c>,
-/// <c>db_slow_queries_total</c>) are registered with the request metrics; their children are cached per database system
-/// in <see cref="DbSystemSeries"/>.
+/// The slow-query feature's metrics, registered in the host's registry beside the request metrics (same prefix). The
+/// per-request ones have their children cached per route template; the per-command ones
+/// (<c>db_query_duration_seconds</c>, <c>db_slow_queries_total</c>) per database system in <see cref="DbSystemSeries"/>.
 /// </summary>
 internal sealed class QueryMetrics
 {
     private readonly ConcurrentDictionary<string, Histogram.Child> _commands = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Counter.Child> _repeated = new(StringComparer.Ordinal);
 
-    public QueryMetrics(RequestMetrics metrics)
+    public QueryMetrics(MetricFamilyFactory families)
     {
-        Requests = metrics;
-        CommandsPerRequest = metrics.Families.CreateHistogram(
+        SlowQueries = families.CreateCounter(MetricFamilies.DbSlowQueries, "Database commands slower than the slow-query threshold, by database system.", "db_system");
+        QueryDuration = families.CreateHistogram(MetricFamilies.DbQueryDuration, "Database command duration in seconds, by database system.", ["db_system"],
+            [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+        CommandsPerRequest = families.CreateHistogram(
             MetricFamilies.HttpRequestDbCommands,
             "Database commands run by a request that ran at least one, by route template. Divide the sum by http_requests_total for the mean over all requests.",
             ["endpoint"],
             [1, 2, 3, 5, 10, 20, 50, 100, 200, 500]);
-        RepeatedQueries = metrics.Families.CreateCounter(
+        RepeatedQueries = families.CreateCounter(
             MetricFamilies.DbRepeatedQueries,
             "Command shapes that ran at least Observability:SlowQueries:RepeatedQueryThreshold times within one request (N+1), by route template.",
             "endpoint");
     }
 
-    public RequestMetrics Requests { get; }
+    public Counter SlowQueries { get; }
+
+    public Histogram QueryDuration { get; }
 
     public Histogram CommandsPerRequest { get; }
 

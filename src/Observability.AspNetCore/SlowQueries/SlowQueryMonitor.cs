@@ -6,8 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Observability.AspNetCore.Metrics;
-using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.Core;
 
 namespace Observability.AspNetCore.SlowQueries;
 
@@ -31,7 +30,6 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
 
     private readonly ILogger _logger;
     private readonly IHttpContextAccessor _accessor;
-    private readonly RequestMetrics? _requestMetrics;
     private readonly QueryMetrics? _metrics;
     private readonly ConcurrentDictionary<Type, CommandKind> _kinds = new();
     private readonly ConcurrentDictionary<string, DbSystemSeries> _systems = new(StringComparer.Ordinal);
@@ -59,10 +57,9 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
         _maxCommandTextLength = q.MaxCommandTextLength;
         RepeatedQueryThreshold = q.RepeatedQueryThreshold;
         _budget = new WarningBudget(q.MaxWarningsPerSecond);
-        if (o.Metrics.Enabled)
+        if (services.GetRequiredService<MetricsRegistry>() is { Enabled: true } registry)
         {
-            _requestMetrics = services.GetRequiredService<RequestMetrics>();
-            _metrics = new QueryMetrics(_requestMetrics);
+            _metrics = new QueryMetrics(registry.Families);
         }
 
         _createKind = CreateKind;
@@ -163,8 +160,10 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
     }
 
     /// <summary>The end-of-request work, called by the middleware for a request that ran at least one command.</summary>
-    public void CompleteRequest(RequestDbStats db, EndpointInfo endpoint)
+    public void CompleteRequest(RequestDbStats stats, EndpointInfo endpoint)
     {
+        // Only this feature sets a request's statistics, so they are always its own kind.
+        var db = (RequestQueryStats)stats;
         try
         {
             if (_metrics is not null && !endpoint.IsOwnEndpoint)
@@ -239,7 +238,8 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
         system.Duration?.Observe(duration.TotalSeconds);
         if (context is not null && RequestScope.Find(context) is { } scope)
         {
-            scope.GetOrCreateDb().Add(duration, text, system, RepeatedQueryThreshold > 0);
+            var stats = (RequestQueryStats)(scope.Db ?? scope.SetDbOnce(new RequestQueryStats()));
+            stats.Add(duration, text, system, RepeatedQueryThreshold > 0);
         }
 
         return duration.Ticks > _thresholdTicks;
@@ -289,7 +289,7 @@ internal sealed class SlowQueryMonitor : IHostedService, IDisposable
             n,
             state.Dialect,
             state.Metrics?.QueryDuration.WithLabels(n),
-            state.Metrics?.SlowQueries.WithLabels(n)), (Dialect: dialect, Metrics: _requestMetrics));
+            state.Metrics?.SlowQueries.WithLabels(n)), (Dialect: dialect, Metrics: _metrics));
 
     private static string? DatabaseOf(DbCommand command)
     {

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.Core;
 
 namespace Observability.AspNetCore.SlowRequests;
 
@@ -27,12 +27,12 @@ internal sealed class SlowRequestMonitor : IHostedService, IDisposable
     private int _nextSlot;
     private IDisposable? _ticking;
 
-    public SlowRequestMonitor(IOptions<ObservabilityOptions> options, ILoggerFactory loggerFactory, Heartbeat heartbeat)
+    public SlowRequestMonitor(IOptions<ObservabilityOptions> options, ILoggerFactory loggerFactory, Heartbeat heartbeat, WarningBudget budget)
     {
         _heartbeat = heartbeat;
         var o = options.Value.SlowRequests;
         _logger = loggerFactory.CreateLogger(LoggerCategory);
-        _budget = new WarningBudget(o.MaxWarningsPerSecond);
+        _budget = budget;
         HungAfterMs = o.HungAfterMs;
         _hungAfterTicks = (long)(o.HungAfterMs * (Stopwatch.Frequency / 1000.0));
         _slots = o.HungAfterMs > 0 ? new RequestScope?[SlotCount] : [];

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Observability.AspNetCore.Core;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 

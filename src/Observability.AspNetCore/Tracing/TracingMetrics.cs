@@ -1,4 +1,4 @@
-using Observability.AspNetCore.Metrics;
+using Observability.AspNetCore.Core;
 using Prometheus;
 
 namespace Observability.AspNetCore.Tracing;

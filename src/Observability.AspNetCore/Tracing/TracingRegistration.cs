@@ -6,9 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Observability.AspNetCore.Hosting;
-using Observability.AspNetCore.Metrics;
-using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.Core;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Instrumentation.AspNetCore;
@@ -26,7 +24,9 @@ internal static class TracingRegistration
     /// <summary>The span attribute that carries the request ID (the completion event's <c>RequestId</c>).</summary>
     public const string RequestIdAttribute = "request.id";
 
-    public static void Add(IHostApplicationBuilder builder)
+    /// <param name="builder">The app's builder.</param>
+    /// <param name="featureSources">The activity sources other features make spans on (named by the caller, so tracing knows no feature).</param>
+    public static void Add(IHostApplicationBuilder builder, string[] featureSources)
     {
         var services = builder.Services;
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, OtlpOptionsValidator>());
@@ -37,12 +37,12 @@ internal static class TracingRegistration
 
         services.AddOpenTelemetry()
             .ConfigureResource(static r => r.AddDetector(static sp => new ServiceIdentityDetector(sp.GetRequiredService<ServiceIdentity>())))
-            .WithTracing(static tracing => tracing
+            .WithTracing(tracing => tracing
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddNpgsql()
                 .AddSource(EfCoreCommandSpans.SourceName)
-                .AddSource(Jobs.JobSpans.SourceName)
+                .AddSource(featureSources)
                 .SetSampler(static sp => new ParentBasedSampler(
                     new TraceIdRatioBasedSampler(sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.Otlp.SamplingRatio)))
                 .AddProcessor(CreateExportProcessor));
@@ -72,7 +72,7 @@ internal static class TracingRegistration
     {
         var exporter = services.GetRequiredService<IOptionsMonitor<OtlpExporterOptions>>().Get(Options.DefaultName);
         var options = services.GetRequiredService<IOptions<ObservabilityOptions>>().Value;
-        var counters = options.Metrics.Enabled ? TracingMetrics.Register(services.GetRequiredService<RequestMetrics>().Families) : default;
+        var counters = services.GetRequiredService<MetricsRegistry>() is { Enabled: true } registry ? TracingMetrics.Register(registry.Families) : default;
         var stats = new TracingExportStats(
             counters.Exported,
             counters.Dropped,

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Tests.Support;
 
 namespace Observability.AspNetCore.Tests.Logging;

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Tests.Health;
 using Observability.AspNetCore.Tests.Support;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Tests.Metrics.Bridge;
 using Observability.AspNetCore.Tests.Support;
 
@@ -94,7 +95,7 @@ public sealed class MeterSelectionTests
             .Select(c => c[1].Trim('`'))
             .ToArray();
 
-        Assert.Equal(documented, Observability.AspNetCore.Metrics.MetricFamilies.All);
+        Assert.Equal(documented, Observability.AspNetCore.Core.MetricFamilies.All);
     }
 
     private static string RepositoryRoot()

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Tests.Support;
 
 namespace Observability.AspNetCore.Tests.RequestId;
@@ -233,7 +234,7 @@ public sealed class RequestIdGeneratorTests
     [Fact]
     public void Generated_ids_share_the_process_prefix_and_count_up_in_hex()
     {
-        var ids = Enumerable.Range(0, 1_000).Select(_ => Observability.AspNetCore.RequestId.RequestIdGenerator.Next()).ToList();
+        var ids = Enumerable.Range(0, 1_000).Select(_ => Observability.AspNetCore.Core.RequestIdGenerator.Next()).ToList();
 
         Assert.All(ids, id => Assert.Matches("^[0-9a-v]{10}-[0-9a-f]{8,16}$", id));
         Assert.Single(ids.Select(id => id[..10]).Distinct());

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Tests.Support;
 using OpenTelemetry.Trace;
 
@@ -97,7 +98,7 @@ public sealed class OtlpConfigurationTests
         builder.AddObservability();
         using var app = builder.Build();
 
-        Assert.Equal("orders-api", app.Services.GetRequiredService<Observability.AspNetCore.Hosting.ServiceIdentity>().Name);
+        Assert.Equal("orders-api", app.Services.GetRequiredService<Observability.AspNetCore.Core.ServiceIdentity>().Name);
     }
 
     [Fact]
@@ -111,6 +112,6 @@ public sealed class OtlpConfigurationTests
         builder.AddObservability();
         using var app = builder.Build();
 
-        Assert.Equal("billing-api", app.Services.GetRequiredService<Observability.AspNetCore.Hosting.ServiceIdentity>().Name);
+        Assert.Equal("billing-api", app.Services.GetRequiredService<Observability.AspNetCore.Core.ServiceIdentity>().Name);
     }
 }

@@ -2,11 +2,9 @@ using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.Features.Authentication;
-using Observability.AspNetCore.RequestId;
-using Observability.AspNetCore.SlowQueries;
 using Serilog.Events;
 
-namespace Observability.AspNetCore.Pipeline;
+namespace Observability.AspNetCore.Core;
 
 /// <summary>
 /// Per-request state. Created by whichever comes first: the middleware, or the log enricher (ASP.NET Core's hosting
@@ -86,17 +84,12 @@ internal sealed class RequestScope : IHttpRequestIdentifierFeature
     /// <summary>The request's database commands (count, time, repeated shapes); null until it runs one.</summary>
     public RequestDbStats? Db => Volatile.Read(ref _db);
 
-    /// <summary>The request's database statistics, created by its first command (commands may run in parallel).</summary>
-    public RequestDbStats GetOrCreateDb()
-    {
-        if (Volatile.Read(ref _db) is { } db)
-        {
-            return db;
-        }
-
-        var created = new RequestDbStats();
-        return Interlocked.CompareExchange(ref _db, created, null) ?? created;
-    }
+    /// <summary>
+    /// Sets the request's database statistics once, from its first command (commands may run in parallel): returns the
+    /// one set first, which is <paramref name="created"/> unless another command won the race.
+    /// </summary>
+    public RequestDbStats SetDbOnce(RequestDbStats created) =>
+        Interlocked.CompareExchange(ref _db, created, null) ?? created;
 
     public void Start(HttpContext context, string header, long startTimestamp)
     {

@@ -1,6 +1,6 @@
 using System.Collections.Frozen;
 
-namespace Observability.AspNetCore;
+namespace Observability.AspNetCore.Core;
 
 /// <summary>Header-name syntax (RFC 9110 token) and the names a request ID must not take, checked once at startup.</summary>
 internal static class HeaderNames

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Serilog.Events;
 
-namespace Observability.AspNetCore.Pipeline;
+namespace Observability.AspNetCore.Core;
 
 /// <summary>
 /// Per-run state of a background job: what the log enricher adds to every event written while the run executes

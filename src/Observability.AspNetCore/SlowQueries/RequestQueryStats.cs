@@ -1,23 +1,20 @@
 using System.Runtime.InteropServices;
+using Observability.AspNetCore.Core;
 
 namespace Observability.AspNetCore.SlowQueries;
 
 /// <summary>
-/// The database commands of one request: how many, their total time, and how often each command shape ran (for N+1
-/// detection). Created by the request's first command. Commands of one request may run in parallel (several contexts,
-/// <c>Task.WhenAll</c>), hence the lock; it is uncontended in the usual case. The first shape is kept in fields and a
-/// dictionary is allocated only when a request runs a second distinct one, so a request that repeats one command
-/// allocates nothing after this object.
+/// The database commands of one request as the slow-query feature sees them: the shared counts of
+/// <see cref="RequestDbStats"/> plus how often each command shape ran (for N+1 detection). Created by the request's
+/// first command. The first shape is kept in fields and a dictionary is allocated only when a request runs a second
+/// distinct one, so a request that repeats one command allocates nothing after this object.
 /// </summary>
-internal sealed class RequestDbStats
+internal sealed class RequestQueryStats : RequestDbStats
 {
     // A request running more distinct commands than this is not an N+1 candidate for the ones beyond it; the bound
     // keeps a pathological request (a bulk import issuing unique statements) from growing the dictionary without limit.
     internal const int MaxDistinctShapes = 512;
 
-    private readonly Lock _sync = new();
-    private int _commands;
-    private long _elapsedTicks;
     private string? _lastText;
     private ulong _lastHash;
     private ulong _firstHash;
@@ -25,21 +22,14 @@ internal sealed class RequestDbStats
     private Dictionary<ulong, ShapeCount>? _others;
     private int _maxCount;
 
-    /// <summary>Commands the request ran so far.</summary>
-    public int Commands => Volatile.Read(ref _commands);
-
-    /// <summary>Their total time in milliseconds (commands run in parallel add up).</summary>
-    public double ElapsedMs => TimeSpan.FromTicks(Interlocked.Read(ref _elapsedTicks)).TotalMilliseconds;
-
     /// <summary>How often the most repeated command shape ran.</summary>
     public int MaxRepeat => Volatile.Read(ref _maxCount);
 
     public void Add(TimeSpan duration, string? text, DbSystemSeries system, bool countShapes)
     {
-        lock (_sync)
+        lock (Sync)
         {
-            _commands++;
-            _elapsedTicks += duration.Ticks;
+            AddCommand(duration);
             if (countShapes && text is not null)
             {
                 CountShape(text, system);
@@ -51,7 +41,7 @@ internal sealed class RequestDbStats
     public List<ShapeCount> Repeated(int threshold)
     {
         var result = new List<ShapeCount>();
-        lock (_sync)
+        lock (Sync)
         {
             if (_first.Count >= threshold)
             {

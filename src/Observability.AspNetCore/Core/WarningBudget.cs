@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace Observability.AspNetCore.Pipeline;
+namespace Observability.AspNetCore.Core;
 
 /// <summary>
 /// At most N warnings a second for the whole app, so an incident cannot flood the log; what is held back is counted

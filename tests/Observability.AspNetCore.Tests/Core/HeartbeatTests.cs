@@ -1,7 +1,7 @@
-using Observability.AspNetCore.Pipeline;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Tests.Support;
 
-namespace Observability.AspNetCore.Tests.Pipeline;
+namespace Observability.AspNetCore.Tests.Core;
 
 /// <summary>The dedicated thread behind the once-a-second passes (hung requests, warning summaries, the CPU sample).</summary>
 public sealed class HeartbeatTests

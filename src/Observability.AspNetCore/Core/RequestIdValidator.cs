@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Primitives;
 
-namespace Observability.AspNetCore.RequestId;
+namespace Observability.AspNetCore.Core;
 
 /// <summary>Decides whether an incoming request ID can be kept as it is.</summary>
 internal static class RequestIdValidator

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
-namespace Observability.AspNetCore.Hosting;
+namespace Observability.AspNetCore.Core;
 
 /// <summary>
 /// Who this service is, resolved once: the name, version and environment written as <c>Service</c>, <c>Version</c> and

@@ -3,7 +3,7 @@ using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 
-namespace Observability.AspNetCore;
+namespace Observability.AspNetCore.Core;
 
 /// <summary>
 /// The configuration binder parses an enum value as a number ("1") or a flag combination ("Localhost,Anonymous") too,

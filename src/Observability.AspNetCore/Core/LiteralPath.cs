@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Routing.Patterns;
 
-namespace Observability.AspNetCore;
+namespace Observability.AspNetCore.Core;
 
 /// <summary>
 /// The paths the library maps its endpoints at (<c>Metrics:Path</c>, <c>Health:Path</c>) are literal: a route

@@ -1,6 +1,6 @@
 using Prometheus;
 
-namespace Observability.AspNetCore.Metrics;
+namespace Observability.AspNetCore.Core;
 
 /// <summary>
 /// Every metric family the library defines, without the prefix: the one list the reference table in docs/metrics.md, the

@@ -1,4 +1,4 @@
-namespace Observability.AspNetCore.Pipeline;
+namespace Observability.AspNetCore.Core;
 
 /// <summary>One vocabulary of property names across every event the library writes.</summary>
 internal static class LogPropertyNames

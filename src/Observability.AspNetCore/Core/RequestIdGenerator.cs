@@ -1,7 +1,7 @@
 using System.Numerics;
 using System.Security.Cryptography;
 
-namespace Observability.AspNetCore.RequestId;
+namespace Observability.AspNetCore.Core;
 
 /// <summary>
 /// Generates request IDs as a process-random prefix plus a counter, e.g. <c>k3v9q0m2ta-0000002a</c>.

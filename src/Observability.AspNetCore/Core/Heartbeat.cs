@@ -1,4 +1,4 @@
-namespace Observability.AspNetCore.Pipeline;
+namespace Observability.AspNetCore.Core;
 
 /// <summary>
 /// The app's once-a-second passes (hung requests, suppressed-warning summaries, the CPU sample) on one dedicated

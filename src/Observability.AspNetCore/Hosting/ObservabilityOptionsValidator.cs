@@ -1,8 +1,9 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Logging;
 
-namespace Observability.AspNetCore;
+namespace Observability.AspNetCore.Hosting;
 
 /// <summary>
 /// Validates <see cref="ObservabilityOptions"/> at startup. Hand-written, because the source-generated

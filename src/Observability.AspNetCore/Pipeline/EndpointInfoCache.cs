@@ -1,0 +1,86 @@
+using System.Runtime.CompilerServices;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Core;
+using Observability.AspNetCore.Logging;
+using Observability.AspNetCore.Metrics;
+
+namespace Observability.AspNetCore.Pipeline;
+
+/// <summary>The per-host cache of <see cref="EndpointInfo"/>; weak keys, so endpoints dropped by a changing data source are collected.</summary>
+internal sealed class EndpointInfoCache
+{
+    private readonly ConditionalWeakTable<Endpoint, EndpointInfo> _cache = new();
+    private readonly ConditionalWeakTable<Endpoint, EndpointInfo>.CreateValueCallback _create;
+    private readonly int _globalThresholdMs;
+    private readonly bool _metrics;
+    private readonly Dictionary<string, int> _routeThresholds = new(StringComparer.Ordinal);
+
+    public EndpointInfoCache(IOptions<ObservabilityOptions> options)
+    {
+        var slow = options.Value.SlowRequests;
+        _globalThresholdMs = slow.ThresholdMs;
+        _metrics = options.Value.Metrics.Enabled;
+        foreach (var route in slow.Routes ?? [])
+        {
+            _routeThresholds[route.Route] = route.ThresholdMs;
+        }
+
+        _create = Create;
+        Unmatched = new(endpoint: null, route: null, EndpointInfo.UnmatchedLabel, isOwnEndpoint: false, _globalThresholdMs, isStreaming: false, routeJson: null)
+        {
+            MetricSeries = _metrics ? new EndpointSeries(EndpointInfo.UnmatchedLabel) : null,
+        };
+    }
+
+    public EndpointInfo Unmatched { get; }
+
+    public EndpointInfo Get(Endpoint? endpoint) =>
+        endpoint is null ? Unmatched : _cache.GetValue(endpoint, _create);
+
+    private EndpointInfo Create(Endpoint endpoint)
+    {
+        var route = (endpoint as RouteEndpoint)?.RoutePattern.RawText;
+        var threshold = endpoint.Metadata.GetMetadata<SlowRequestThresholdAttribute>()?.Milliseconds
+            ?? (route is not null && _routeThresholds.TryGetValue(route, out var configured) ? configured : _globalThresholdMs);
+        var label = route ?? endpoint.DisplayName ?? "unknown";
+        return new EndpointInfo(
+            endpoint,
+            route,
+            label,
+            endpoint.Metadata.GetMetadata<ObservabilityEndpointMetadata>() is not null,
+            threshold,
+            IsStreaming(endpoint),
+            route is null ? null : CompletionLineEncoder.EncodeRoute(route))
+        {
+            MetricSeries = _metrics ? new EndpointSeries(label) : null,
+        };
+    }
+
+    private static bool IsStreaming(Endpoint endpoint)
+    {
+        foreach (var metadata in endpoint.Metadata)
+        {
+            if (metadata is IProducesResponseTypeMetadata produces && produces.ContentTypes.Contains(EventStream.ContentType, StringComparer.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+
+            // gRPC without a dependency on Grpc.AspNetCore: its endpoints carry GrpcMethodMetadata whose Method.Type
+            // is Unary for plain calls; anything else streams. Read once per endpoint, so reflection is fine here.
+            var type = metadata.GetType();
+            if (type.FullName == "Grpc.AspNetCore.Server.GrpcMethodMetadata"
+                && type.GetProperty("Method")?.GetValue(metadata) is { } method
+                && method.GetType().GetProperty("Type")?.GetValue(method)?.ToString() is { } kind
+                && kind != "Unary")
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
+
