@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Http;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Pipeline;
 using Observability.AspNetCore.RequestId;
 using Prometheus;

@@ -30,7 +30,9 @@ internal static class TracingRegistration
     {
         var services = builder.Services;
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, OtlpOptionsValidator>());
-        if (OtlpSettings.Resolve(builder.Configuration) is null)
+        var enabled = OtlpSettings.Resolve(builder.Configuration) is not null;
+        services.TryAddSingleton(new TracingState(enabled));
+        if (!enabled)
         {
             return;
         }
