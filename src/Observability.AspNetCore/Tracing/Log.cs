@@ -1,14 +1,15 @@
 using Microsoft.Extensions.Logging;
+using Observability.AspNetCore.Core;
 
 namespace Observability.AspNetCore.Tracing;
 
 internal static partial class Log
 {
-    [LoggerMessage(EventId = 1600, EventName = "TracingEnabled", Level = LogLevel.Information,
+    [LoggerMessage(EventId = EventIds.TracingEnabled, EventName = nameof(EventIds.TracingEnabled), Level = LogLevel.Information,
         Message = "Exporting traces over OTLP ({OtlpProtocol}) to {OtlpEndpoint}, sampling ratio {SamplingRatio}")]
     public static partial void TracingEnabled(this ILogger logger, string otlpProtocol, Uri otlpEndpoint, double samplingRatio);
 
-    [LoggerMessage(EventId = 1601, EventName = "OtlpExportFailed", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = EventIds.OtlpExportFailed, EventName = nameof(EventIds.OtlpExportFailed), Level = LogLevel.Warning,
         Message = "Exporting spans to {OtlpEndpoint} failed: {DroppedSpans} spans dropped since the last warning (at most one a minute; see otlp_spans_dropped_total)")]
     public static partial void OtlpExportFailed(this ILogger logger, Uri otlpEndpoint, long droppedSpans);
 }
