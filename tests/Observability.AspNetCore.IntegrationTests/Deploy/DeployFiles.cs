@@ -13,6 +13,13 @@ internal sealed record PanelQuery(int PanelId, string PanelTitle, string RefId, 
 /// <summary>An alert rule of <c>deploy/prometheus/alerts.yml</c> as written in the file.</summary>
 internal sealed record AlertRule(string Name, string Expr, string For, IReadOnlyDictionary<string, string> Labels, IReadOnlyDictionary<string, string> Annotations);
 
+/// <summary>A recording rule of <c>deploy/prometheus/alerts.yml</c> (the SLO part render.sh writes).</summary>
+internal sealed record RecordingRule(string Name, string Expr)
+{
+    /// <summary>The labels the name says the series keeps: its level, the part before the first ':'.</summary>
+    public IReadOnlyList<string> Level => Name[..Name.IndexOf(':', StringComparison.Ordinal)].Split('_');
+}
+
 /// <summary>The files under <c>deploy/</c>, located from the test's output directory, and what the tests derive from them.</summary>
 internal static partial class DeployFiles
 {
@@ -104,17 +111,22 @@ internal static partial class DeployFiles
     public static string Substitute(string expr) =>
         expr.Replace("$job", ".+", StringComparison.Ordinal).Replace("$instance", ".+", StringComparison.Ordinal);
 
-    /// <summary>The rules of alerts.yml, read from the file (<paramref name="path"/>, by default the committed one).</summary>
+    /// <summary>The alerting rules of alerts.yml, read from the file (<paramref name="path"/>, by default the committed one).</summary>
     public static IReadOnlyList<AlertRule> ReadAlertRules(string? path = null)
     {
-        var root = MiniYaml.ParseFile(path ?? AlertRules)!.AsObject();
+        var root = Yaml.ParseFile(path ?? AlertRules)!.AsObject();
         var rules = new List<AlertRule>();
         foreach (var group in root["groups"]!.AsArray())
         {
             foreach (var rule in group!["rules"]!.AsArray())
             {
+                if (rule!["record"] is not null)
+                {
+                    continue;
+                }
+
                 rules.Add(new AlertRule(
-                    rule!["alert"]?.GetValue<string>() ?? throw new InvalidDataException("alerts.yml: a rule without 'alert' (recording rules are not expected there)"),
+                    rule["alert"]?.GetValue<string>() ?? throw new InvalidDataException("alerts.yml: a rule with neither 'alert' nor 'record'"),
                     rule["expr"]!.GetValue<string>().Trim(),
                     rule["for"]?.GetValue<string>() ?? "0s",
                     ToDictionary(rule["labels"]),
@@ -124,6 +136,17 @@ internal static partial class DeployFiles
 
         return rules;
     }
+
+    /// <summary>The recording rules of alerts.yml (<paramref name="path"/>, by default the committed one).</summary>
+    public static IReadOnlyList<RecordingRule> ReadRecordingRules(string? path = null) =>
+        Yaml.ParseFile(path ?? AlertRules)!["groups"]!.AsArray()
+            .SelectMany(g => g!["rules"]!.AsArray())
+            .Where(r => r!["record"] is not null)
+            .Select(r => new RecordingRule(r!["record"]!.GetValue<string>(), r["expr"]!.GetValue<string>().Trim()))
+            .ToList();
+
+    /// <summary>How many rules, alerting and recording, alerts.yml (<paramref name="path"/>) holds.</summary>
+    public static int RuleCount(string? path = null) => ReadAlertRules(path).Count + ReadRecordingRules(path).Count;
 
     /// <summary>
     /// A copy of alerts.yml for end-to-end runs: every <c>for:</c> becomes <paramref name="forDuration"/>, nothing else
@@ -157,7 +180,7 @@ internal static partial class DeployFiles
     public static string LoopbackPrometheusConfig(string target, string alertmanager, string interval = "1s")
     {
         var text = File.ReadAllText(PrometheusConfig);
-        var root = MiniYaml.Parse(text, PrometheusConfig)!.AsObject();
+        var root = Yaml.Parse(text, PrometheusConfig)!.AsObject();
         var shippedAlertmanager = root["alerting"]!["alertmanagers"]![0]!["static_configs"]![0]!["targets"]![0]!.GetValue<string>();
 
         text = Replace(text, ShippedTarget, target);

@@ -43,7 +43,7 @@ public class DeployLiveStackFixture : IAsyncLifetime
 
         // The Kubernetes excerpt's environment, so its configuration keys pass the sample's startup validation; Kestrel's
         // port comes from --urls instead.
-        var container = MiniYaml.ParseFile(Assets.KubernetesDeployment)!["spec"]!["template"]!["spec"]!["containers"]![0]!;
+        var container = Yaml.ParseFile(Assets.KubernetesDeployment)!["spec"]!["template"]!["spec"]!["containers"]![0]!;
         var environment = DeployFileChecksTests.KubernetesEnvironment(container)
             .Where(e => e.Key != "ASPNETCORE_HTTP_PORTS")
             .ToDictionary(e => e.Key, e => (string?)e.Value, StringComparer.Ordinal);
@@ -149,9 +149,11 @@ public sealed class DeployLiveChecksTests(DeployLiveStackFixture fixture) : ICla
     {
         var uses = DeployFiles.PanelQueries().SelectMany(q => PromQlNames.Names(q.Expr).Select(n => (Where: q.ToString(), Name: n)))
             .Concat(DeployFiles.ReadAlertRules().SelectMany(r => PromQlNames.Names(r.Expr).Select(n => (Where: "alert " + r.Name, Name: n))))
+            .Concat(DeployFiles.ReadRecordingRules().SelectMany(r => PromQlNames.Names(r.Expr).Select(n => (Where: "recording rule " + r.Name, Name: n))))
             .ToList();
 
-        var unknown = uses.Where(u => !PromQlNames.IsGeneratedByPrometheus(u.Name) && PromQlNames.FamilyOf(u.Name, fixture.Families) is null).ToList();
+        var unknown = uses.Where(u => !PromQlNames.IsGeneratedByPrometheus(u.Name) && !RenderedAssets.IsRecordedBy(DeployFiles.AlertRules, u.Name)
+            && PromQlNames.FamilyOf(u.Name, fixture.Families) is null).ToList();
 
         Assert.True(unknown.Count == 0,
             $"Names that the sample's /metrics does not serve:\n{PromQlNames.Describe(unknown)}--- families served ---\n{string.Join('\n', fixture.Families.Keys)}");
@@ -170,6 +172,7 @@ public sealed class DeployLiveChecksTests(DeployLiveStackFixture fixture) : ICla
     {
         var exprs = DeployFiles.PanelQueries().Select(q => (Where: q.ToString(), Expr: DeployFiles.Substitute(q.Expr)))
             .Concat(DeployFiles.ReadAlertRules().Select(r => (Where: "alert " + r.Name, r.Expr)))
+            .Concat(DeployFiles.ReadRecordingRules().Select(r => (Where: "recording rule " + r.Name, r.Expr)))
             .ToList();
 
         var failures = new List<string>();
@@ -233,7 +236,14 @@ public sealed class DeployLiveChecksTests(DeployLiveStackFixture fixture) : ICla
     public async Task Shipped_rules_load_and_evaluate_without_error_in_the_real_prometheus()
     {
         var shipped = DeployFiles.ReadAlertRules();
-        var rules = await Stack.EvaluatedRulesAsync(shipped.Count);
+        var rules = await Stack.EvaluatedRulesAsync(DeployFiles.RuleCount());
+
+        foreach (var recording in DeployFiles.ReadRecordingRules())
+        {
+            var loaded = rules.Single(r => r.GetProperty("name").GetString() == recording.Name);
+            Assert.Equal("recording", loaded.GetProperty("type").GetString());
+            Assert.True(loaded.GetProperty("health").GetString() == "ok", $"{recording.Name}: {loaded.GetRawText()}");
+        }
 
         foreach (var rule in shipped)
         {
@@ -253,7 +263,7 @@ public sealed class DeployLiveChecksTests(DeployLiveStackFixture fixture) : ICla
     [Fact]
     public async Task Kubernetes_probe_paths_and_scrape_path_are_served_by_the_sample()
     {
-        var deployment = MiniYaml.ParseFile(DeployFiles.KubernetesDeployment)!;
+        var deployment = Yaml.ParseFile(DeployFiles.KubernetesDeployment)!;
         var template = deployment["spec"]!["template"]!;
         var probes = DeployFileChecksTests.KubernetesProbes(template["spec"]!["containers"]![0]!);
         Assert.Equal(3, probes.Count);

@@ -51,7 +51,7 @@ internal sealed partial class DeployStack : IAsyncDisposable
 
     /// <summary>The scrape job of the shipped prometheus.yml, the <c>job</c> label of the sample's series.</summary>
     public static string Job =>
-        MiniYaml.ParseFile(DeployFiles.PrometheusConfig)!["scrape_configs"]![0]!["job_name"]!.GetValue<string>();
+        Yaml.ParseFile(DeployFiles.PrometheusConfig)!["scrape_configs"]![0]!["job_name"]!.GetValue<string>();
 
     /// <summary>
     /// Starts the sample (SQLite in a temp dir unless the environment sets <c>ConnectionStrings__Postgres</c>, the library's

@@ -17,7 +17,7 @@ public sealed partial class DeployToolChecksTests
 
         Assert.True(result.Succeeded, result.ToString());
         Assert.Contains("SUCCESS: 1 rule files found", result.CombinedOutput, StringComparison.Ordinal);
-        Assert.Contains($"SUCCESS: {DeployFiles.ReadAlertRules().Count} rules found", result.CombinedOutput, StringComparison.Ordinal);
+        Assert.Contains($"SUCCESS: {DeployFiles.RuleCount()} rules found", result.CombinedOutput, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -26,7 +26,8 @@ public sealed partial class DeployToolChecksTests
         var result = await PromTools.RunAsync("promtool", "check", "rules", "--lint=all", "--lint-fatal", DeployFiles.AlertRules);
 
         Assert.True(result.Succeeded, result.ToString());
-        Assert.Contains("SUCCESS: 19 rules found", result.CombinedOutput, StringComparison.Ordinal);
+        // 23 alerts and 21 recording rules (the SLO part).
+        Assert.Contains("SUCCESS: 44 rules found", result.CombinedOutput, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -41,7 +42,7 @@ public sealed partial class DeployToolChecksTests
     [Fact]
     public void Alert_unit_tests_have_a_firing_and_a_silent_case_for_every_alert()
     {
-        var root = MiniYaml.ParseFile(DeployFiles.AlertRuleTests)!.AsObject();
+        var root = Yaml.ParseFile(DeployFiles.AlertRuleTests)!.AsObject();
         Assert.Equal("alerts.yml", Assert.Single(root["rule_files"]!.AsArray())!.GetValue<string>());
 
         var firing = new HashSet<string>(StringComparer.Ordinal);
@@ -57,7 +58,7 @@ public sealed partial class DeployToolChecksTests
         }
 
         var alerts = DeployFiles.ReadAlertRules().Select(r => r.Name).ToList();
-        Assert.Equal(19, alerts.Count);
+        Assert.Equal(23, alerts.Count);
         Assert.All(alerts, name =>
         {
             Assert.True(firing.Contains(name), $"alerts.test.yml has no case where {name} fires");
@@ -73,9 +74,11 @@ public sealed partial class DeployToolChecksTests
 
         Assert.Equal(
             [
+                "AvailabilityBudgetFastBurn", "AvailabilityBudgetSlowBurn",
                 "DbPoolSaturation", "DependencyDegraded", "DependencyUnhealthy", "HighCpuAgainstLimit", "HighDbCommandsPerRequest",
                 "HighErrorRatio", "HighLatencyP95", "HighMemoryAgainstLimit", "HighProcessMemory", "JobFailureRatio", "JobQueueBacklog",
-                "KestrelConnectionErrors", "KestrelRejectedConnections", "RepeatedQueries", "SlowQueryRate", "SlowRequestRate",
+                "KestrelConnectionErrors", "KestrelRejectedConnections", "LatencyBudgetFastBurn", "LatencyBudgetSlowBurn",
+                "RepeatedQueries", "SlowQueryRate", "SlowRequestRate",
                 "TargetDown", "ThreadPoolStarvation", "WorkerStalled",
             ],
             rules.Select(r => r.Name).Order(StringComparer.Ordinal));
@@ -92,7 +95,13 @@ public sealed partial class DeployToolChecksTests
                 .Where(l => l != "le")
                 .Append("job")
                 .ToHashSet(StringComparer.Ordinal);
-            if (!rule.Expr.Contains(" by (", StringComparison.Ordinal))
+            var recorded = DeployFiles.ReadRecordingRules().Where(r => rule.Expr.Contains(r.Name, StringComparison.Ordinal)).ToList();
+            if (recorded.Count > 0)
+            {
+                // Over recorded series: the labels their level names.
+                kept.UnionWith(recorded.SelectMany(r => r.Level));
+            }
+            else if (!rule.Expr.Contains(" by (", StringComparison.Ordinal))
             {
                 // A bare selector keeps every label of its series: name the instance, or the check for a health check.
                 kept.Add(rule.Expr.StartsWith("health_check_status", StringComparison.Ordinal) ? "check" : "instance");
@@ -107,6 +116,50 @@ public sealed partial class DeployToolChecksTests
                 }
             }
         }
+    }
+
+    [Fact]
+    public void Recording_rules_aggregate_per_service_and_route_as_their_names_say_never_per_instance()
+    {
+        var rules = DeployFiles.ReadRecordingRules();
+        Assert.Equal(21, rules.Count);
+
+        foreach (var rule in rules)
+        {
+            // level:metric:operations, the level being the labels kept: every aggregation keeps exactly those (and le
+            // inside a quantile), so the series are per service (job) or per service and route, summed over instances.
+            Assert.Matches(@"^job(_endpoint)?:[a-z_]+:[a-z0-9_]+$", rule.Name);
+            var clauses = ByClause().Matches(rule.Expr).Select(m => m.Groups[1].Value.Split(',', StringSplitOptions.TrimEntries).Where(l => l != "le").ToList()).ToList();
+            Assert.NotEmpty(clauses);
+            Assert.All(clauses, labels => Assert.Equal(rule.Level, labels));
+            Assert.DoesNotContain("instance", rule.Expr, StringComparison.Ordinal);
+        }
+
+        // The burn-rate alerts read those series: per service and route.
+        foreach (var alert in DeployFiles.ReadAlertRules().Where(a => a.Labels.ContainsKey("slo")))
+        {
+            Assert.Matches(@"^(\s|\(|\)|or|and|>|[0-9.*]|job_endpoint:http_requests_(errors|slow):ratio_rate[0-9]+[mhd])+$", alert.Expr);
+        }
+    }
+
+    [Theory]
+    [InlineData("Availability")]
+    [InlineData("Latency")]
+    public void Burn_rate_alerts_have_a_fast_burn_a_slow_burn_and_an_inside_the_budget_case(string objective)
+    {
+        var root = Yaml.ParseFile(DeployFiles.AlertRuleTests)!;
+        var cases = root["tests"]!.AsArray()
+            .Select(t => t!["alert_rule_test"]?.AsArray()
+                .Where(c => c!["alertname"]!.GetValue<string>().StartsWith(objective + "Budget", StringComparison.Ordinal))
+                .ToDictionary(c => c!["alertname"]!.GetValue<string>()[(objective.Length + "Budget".Length)..], c => c!["exp_alerts"]!.AsArray().Count > 0))
+            .OfType<Dictionary<string, bool>>()
+            .Where(c => c.Count == 2)
+            .ToList();
+
+        // Each case states both alerts: a fast burn fires both, a slow one only the ticket, half the budget neither.
+        Assert.Contains(cases, c => c["FastBurn"] && c["SlowBurn"]);
+        Assert.Contains(cases, c => !c["FastBurn"] && c["SlowBurn"]);
+        Assert.Contains(cases, c => !c["FastBurn"] && !c["SlowBurn"]);
     }
 
     [Fact]
@@ -137,7 +190,7 @@ public sealed partial class DeployToolChecksTests
         Assert.True(result.Succeeded, result.ToString());
         Assert.Equal(receiver, result.Stdout.Trim());
 
-        var config = MiniYaml.ParseFile(DeployFiles.AlertmanagerConfig)!.AsObject();
+        var config = Yaml.ParseFile(DeployFiles.AlertmanagerConfig)!.AsObject();
         var definition = config["receivers"]!.AsArray().Single(r => r!["name"]!.GetValue<string>() == receiver)!;
         var url = Assert.Single(definition["webhook_configs"]!.AsArray())!["url"]!.GetValue<string>();
         Assert.True(Uri.TryCreate(url, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https", $"{receiver}: webhook url '{url}'");
@@ -146,7 +199,7 @@ public sealed partial class DeployToolChecksTests
     [Fact]
     public void Alertmanager_inhibits_warnings_of_a_service_that_is_down()
     {
-        var config = MiniYaml.ParseFile(DeployFiles.AlertmanagerConfig)!.AsObject();
+        var config = Yaml.ParseFile(DeployFiles.AlertmanagerConfig)!.AsObject();
         var rule = Assert.Single(config["inhibit_rules"]!.AsArray())!;
 
         Assert.Equal("alertname=\"TargetDown\"", Assert.Single(rule["source_matchers"]!.AsArray())!.GetValue<string>());

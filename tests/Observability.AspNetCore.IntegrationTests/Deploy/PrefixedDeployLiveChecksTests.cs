@@ -46,7 +46,8 @@ public sealed class PrefixedDeployLiveChecksTests(PrefixedDeployLiveStackFixture
     {
         var uses = fixture.Rendered.MetricNameUses(withRuleTests: false);
 
-        var unknown = uses.Where(u => !PromQlNames.IsGeneratedByPrometheus(u.Name) && PromQlNames.FamilyOf(u.Name, fixture.Families) is null).ToList();
+        var unknown = uses.Where(u => !PromQlNames.IsGeneratedByPrometheus(u.Name) && !RenderedAssets.IsRecordedBy(fixture.Rendered.AlertRules, u.Name)
+            && PromQlNames.FamilyOf(u.Name, fixture.Families) is null).ToList();
 
         Assert.True(unknown.Count == 0,
             $"Names that the prefixed sample's /metrics does not serve:\n{PromQlNames.Describe(unknown)}--- families served ---\n{string.Join('\n', fixture.Families.Keys)}");
@@ -110,13 +111,15 @@ public sealed class PrefixedDeployLiveChecksTests(PrefixedDeployLiveStackFixture
     [Fact]
     public async Task Rendered_rules_load_and_evaluate_without_error_in_the_real_prometheus()
     {
-        var rendered = DeployFiles.ReadAlertRules(fixture.Rendered.AlertRules);
+        var rendered = DeployFiles.ReadAlertRules(fixture.Rendered.AlertRules).Select(r => r.Name)
+            .Concat(DeployFiles.ReadRecordingRules(fixture.Rendered.AlertRules).Select(r => r.Name))
+            .ToList();
         var rules = await Stack.EvaluatedRulesAsync(rendered.Count);
 
-        foreach (var rule in rendered)
+        foreach (var name in rendered)
         {
-            var loaded = rules.Single(r => r.GetProperty("name").GetString() == rule.Name);
-            Assert.True(loaded.GetProperty("health").GetString() == "ok", $"{rule.Name}: {loaded.GetRawText()}");
+            var loaded = rules.Single(r => r.GetProperty("name").GetString() == name);
+            Assert.True(loaded.GetProperty("health").GetString() == "ok", $"{name}: {loaded.GetRawText()}");
         }
 
         // What Prometheus loaded is the prefixed rendering: only TargetDown reads no library metric.

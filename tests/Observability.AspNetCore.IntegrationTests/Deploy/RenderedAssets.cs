@@ -80,9 +80,14 @@ internal sealed partial class RenderedAssets : IDisposable
             Add("alert " + rule.Name, rule.Expr);
         }
 
+        foreach (var rule in DeployFiles.ReadRecordingRules(rules))
+        {
+            Add("recording rule " + rule.Name, rule.Expr);
+        }
+
         if (ruleTests is not null)
         {
-            foreach (var test in MiniYaml.ParseFile(ruleTests)!["tests"]!.AsArray())
+            foreach (var test in Yaml.ParseFile(ruleTests)!["tests"]!.AsArray())
             {
                 var name = test!["name"]?.GetValue<string>() ?? "";
                 foreach (var series in test["input_series"]?.AsArray() ?? [])
@@ -131,6 +136,13 @@ internal sealed partial class RenderedAssets : IDisposable
         Assert.NotEmpty(uses);
         return uses;
     }
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is recorded by a rule of <paramref name="rules"/> (level:metric:operations), so
+    /// Prometheus, not the app, writes it.
+    /// </summary>
+    public static bool IsRecordedBy(string rules, string name) =>
+        name.Contains(':', StringComparison.Ordinal) && DeployFiles.ReadRecordingRules(rules).Any(r => r.Name == name);
 
     public void Dispose() => _directory.Dispose();
 
