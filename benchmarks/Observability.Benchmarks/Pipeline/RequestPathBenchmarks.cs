@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Pipeline;
 using Observability.Benchmarks.Harness;
 

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Observability.AspNetCore.Core;
 using Observability.AspNetCore.SlowQueries;
 using Observability.Benchmarks.Harness;
 
