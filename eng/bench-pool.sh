@@ -15,7 +15,9 @@
 # n/2 - 0.98 sqrt(n) and n/2 + 1 + 0.98 sqrt(n), rounded), and the defaults app per round against prometheus-net
 # alone, the reference prototype (eng/bench.sh --variants ...,reference-prototype) and hand-assembled when they ran. The
 # verdict on the bar says whether both intervals lie inside it, outside it, or straddle it; a second verdict says the
-# same of the defaults app against the reference prototype, the design the issue took its bar from.
+# same of the defaults app against the reference prototype, the design the issue took its bar from. When the tracing
+# variants ran (--variants ...,defaults-tracing,otel-only), the cost of tracing (issue 21) per round:
+# (defaults-tracing - bare) - [(otel-only - bare) + (defaults - bare)] CPU per request over bare's, against 0.
 # Only runs that measured the same code are pooled (eng/bench-code-id.sh: src/, benchmarks/ and the build settings;
 # commits that changed only docs, tests or scripts pool together); --allow-mixed-code overrides, and says so.
 set -euo pipefail
@@ -128,6 +130,10 @@ awk -F'\t' -v runs="$(printf '%s\n' "${described[@]}")" -v mixed="$((distinct > 
       for (r = 1; r <= nrefs; r++) if (v == "observability-defaults" && (k, refs[r]) in cpu) {
         add(f[3] SUBSEP "vs" refs[r] SUBSEP "cpu", cpu[k, v] / cpu[k, refs[r]]); add(f[3] SUBSEP "vs" refs[r] SUBSEP "rps", rps[k, v] / rps[k, refs[r]])
       }
+      if (v == "observability-defaults" && (k, "defaults-tracing") in cpu && (k, "otel-only") in cpu) {
+        cb = cpu[k, "bare"]; ct = cpu[k, "defaults-tracing"]; co = cpu[k, "otel-only"]; cd = cpu[k, v]
+        add(f[3] SUBSEP "excess", (ct - co - cd + cb) / cb); add(f[3] SUBSEP "tr", (ct - cb) / cb); add(f[3] SUBSEP "ot", (co - cb) / cb); add(f[3] SUBSEP "df", (cd - cb) / cb)
+      }
     }
     for (v in order) byorder[order[v]] = v
     ne = split("items ping", es, " "); split("GET /api/items/{id}|GET /ping", els, "|")
@@ -163,6 +169,17 @@ awk -F'\t' -v runs="$(printf '%s\n' "${described[@]}")" -v mixed="$((distinct > 
         else if (chi < 1 && xlo > 1) sure = "cheaper beyond the noise: both intervals lie on the better side of 1"
         else sure = "no difference these runs can tell: an interval contains 1"
         printf "Against the reference prototype in the same rounds (the bar'"'"'s \"at least as good as that prototype\"): %.2f× req/s, %.2f× CPU/req; %s (req/s [%.2f–%.2f], CPU [%.2f–%.2f]).\n\n", x, c, sure, xlo, xhi, clo, chi
+      }
+      # Issue 21: our defaults plus tracing against OpenTelemetry'"'"'s instrumentation alone plus our defaults'"'"' overhead.
+      k = es[e] SUBSEP "excess"
+      if (k in cnt) {
+        stat(k); m = mid
+        if (cnt[k] < 5) sure = "too few rounds to tell it from the noise"
+        else if (hi95 < 0) sure = "cheaper beyond the noise: the interval lies below 0"
+        else if (lo95 > 0) sure = "costlier beyond the noise: the interval lies above 0"
+        else sure = "no difference these runs can tell: the interval contains 0"
+        printf "Tracing (issue 21), extra CPU/req over bare'"'"'s, per round: defaults + tracing %+.2f, OpenTelemetry alone %+.2f, defaults %+.2f; ", med(es[e] SUBSEP "tr"), med(es[e] SUBSEP "ot"), med(es[e] SUBSEP "df")
+        printf "excess = (defaults-tracing − bare) − [(otel-only − bare) + (defaults − bare)] = **%+.2f** [%+.2f–%+.2f] over %d rounds. Aim (excess ≤ 0): **%s**; %s.\n\n", m, lo95, hi95, cnt[k], (m <= 0 ? "met" : "missed"), sure
       }
     }
   }' "${files[@]}"

@@ -8,18 +8,29 @@
 #   bash eng/bench.sh --ablation --skip-micro --rounds 8
 #                                     # adds variants of the defaults app with one feature switched off by
 #                                     # configuration each, to attribute its cost (not part of the standard run)
+#   bash eng/bench.sh --skip-micro --variants observability-defaults,defaults-tracing,otel-only
+#                                     # the cost of tracing (issue 21): the defaults app exporting every span over
+#                                     # OTLP, beside OpenTelemetry's own instrumentation alone, both to a local receiver
 #
 # Options: --rounds N (alternations per endpoint, default 12), --window S (seconds per wrk window, default 3),
 #          --order rotate|shuffle (variant order within a round: rotated by one every round, the default, so each
 #          variant always follows the same one; or a fresh random order every round and endpoint),
 #          --connections C (wrk connections, default 128), --variants a,b,... (bare is always included; also
-#          names the opt-in variant reference-prototype: the issue's reference design rebuilt, see its Program.cs),
-#          --work-dir DIR (default artifacts/bench, or artifacts/bench-smoke with --smoke).
+#          names the opt-in variants: reference-prototype, the issue's reference design rebuilt, see its Program.cs;
+#          defaults-tracing and otel-only, see step 1b), --starts N (cold starts per variant for the start-up
+#          columns, default 5, 1 with --smoke), --work-dir DIR (default artifacts/bench, or artifacts/bench-smoke).
 #
 # What it does:
 # 1. Publishes (Release) the apps in benchmarks/apps, which serve the same two endpoints with the same handlers
 #    (GET /api/items/{id:int} -> small JSON record, GET /ping -> short string), and the BenchmarkDotNet project.
 #    They reference the library by ProjectReference, so this repository's code is what is measured.
+#    1b. When defaults-tracing or otel-only runs: a local OTLP receiver (benchmarks/Bench.OtlpSink) on wrk's core,
+#    taking http/protobuf on /v1/traces under one path prefix per variant and counting requests, bytes and spans.
+#    defaults-tracing is the defaults app with Observability:Otlp:Endpoint set (sampling 1.0); otel-only is the bare
+#    app with OpenTelemetry's ASP.NET Core instrumentation and OTLP exporter alone, same SDK, protocol and receiver.
+#    1c. Start-up, one server at a time before any warm server runs: for every variant, process start to the first
+#    200 on /ping and VmRSS right after it; one unmeasured start each (page cache), then --starts rounds alternating
+#    the variants; medians, and the median difference to bare's start in the same round.
 # 2. Starts every variant at once as a warm server on 127.0.0.1 (one port each), all pinned to one core with taskset;
 #    wrk is pinned to the other core. Pinning one core makes .NET see one CPU, which delays tier-1 JIT by ~10x:
 #    DOTNET_TC_DelaySingleProcMultiplier=1 restores the normal delay. Each variant is warmed up until the CPU per
@@ -33,6 +44,8 @@
 #    Per window: req/s, server CPU per request (utime+stime from /proc/<pid>/stat around the window / requests),
 #    p50/p99 latency (wrk), log bytes written per request, response bytes per request, server CPU % (its CPU time /
 #    window: below 100 the server was not the bottleneck, so req/s also reflects the client); RSS at the end.
+#    With the tracing variants: per round, (defaults-tracing - bare) - [(otel-only - bare) + (defaults - bare)] CPU
+#    per request, over bare's: what our tracing costs beyond OpenTelemetry's own instrumentation plus our defaults.
 # 4. Cardinality: 20,000 requests to distinct /api/items/{id} URLs + 5,000 to random unmatched paths per variant:
 #    series on /metrics and RSS before and after.
 # 5. BenchmarkDotNet micro-benchmarks (benchmarks/Observability.Benchmarks), short in-process job.
@@ -60,6 +73,7 @@ connections=128
 work_dir=""
 only_variants=""
 order=rotate
+starts=""
 
 die() { printf 'eng/bench.sh: %s\n' "$*" >&2; exit 1; }
 log() { printf '==> %s\n' "$*" >&2; }
@@ -75,6 +89,7 @@ while (($# > 0)); do
     --work-dir) work_dir="${2:?--work-dir needs a directory}"; shift ;;
     --variants) only_variants="${2:?--variants needs a list}"; shift ;;
     --order) order="${2:?--order needs rotate or shuffle}"; shift ;;
+    --starts) starts="${2:?--starts needs a number}"; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
@@ -85,16 +100,19 @@ if ((smoke)); then
   rounds="${rounds:-1}"; window="${window:-1}"
   warmup_min=1; warmup_max=1; warmup_window=1
   card_items=300; card_unmatched=100
+  starts="${starts:-1}"
   work_dir="${work_dir:-artifacts/bench-smoke}"
 else
   rounds="${rounds:-12}"; window="${window:-3}"
   warmup_min=3; warmup_max=6; warmup_window=2
   card_items=20000; card_unmatched=5000
+  starts="${starts:-5}"
   work_dir="${work_dir:-artifacts/bench}"
 fi
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer"
 [[ "$window" =~ ^[1-9][0-9]*$ ]] || die "--window must be whole seconds"
 [[ "$connections" =~ ^[1-9][0-9]*$ ]] || die "--connections must be a positive integer"
+[[ "$starts" =~ ^[1-9][0-9]*$ ]] || die "--starts must be a positive integer"
 [[ "$order" == rotate || "$order" == shuffle ]] || die "--order must be rotate or shuffle, was '$order'"
 mkdir -p "$work_dir"
 work_dir="$(cd "$work_dir" && pwd)"
@@ -110,7 +128,8 @@ load_avg_start=$(cut -d' ' -f1-3 /proc/loadavg)
 all_variants=(bare observability-defaults hand-assembled prometheus-only serilog-only)
 # Run only when named in --variants: the issue's "careful single-middleware prototype", rebuilt so that the reference
 # its bar was taken from can be measured in the same rounds (benchmarks/apps/Bench.ReferencePrototype/Program.cs).
-optional_variants=(reference-prototype)
+# And the two tracing variants of issue 21, which export every span to the local receiver (step 1b).
+optional_variants=(reference-prototype defaults-tracing otel-only)
 declare -A project=(
   [bare]=Bench.Bare
   [observability-defaults]=Bench.ObservabilityDefaults
@@ -118,8 +137,11 @@ declare -A project=(
   [prometheus-only]=Bench.PrometheusOnly
   [serilog-only]=Bench.SerilogOnly
   [reference-prototype]=Bench.ReferencePrototype
+  [defaults-tracing]=Bench.ObservabilityDefaults
+  [otel-only]=Bench.OtelOnly
 )
-declare -A has_metrics=([bare]=0 [observability-defaults]=1 [hand-assembled]=1 [prometheus-only]=1 [serilog-only]=0 [reference-prototype]=1)
+declare -A has_metrics=([bare]=0 [observability-defaults]=1 [hand-assembled]=1 [prometheus-only]=1 [serilog-only]=0 [reference-prototype]=1
+  [defaults-tracing]=1 [otel-only]=0)
 declare -A label=(
   [bare]="bare (baseline)"
   [observability-defaults]="**observability-defaults**"
@@ -127,6 +149,8 @@ declare -A label=(
   [prometheus-only]="prometheus-net only"
   [serilog-only]="Serilog request logging only"
   [reference-prototype]="reference prototype (the issue's, rebuilt)"
+  [defaults-tracing]="defaults + tracing (OTLP, sampling 1.0)"
+  [otel-only]="OpenTelemetry ASP.NET Core instrumentation + OTLP only"
 )
 # Ablation: the defaults app again, with one piece switched off through configuration (environment variables), so
 # the difference to observability-defaults in the same round is that piece's cost. The library is not changed.
@@ -136,7 +160,11 @@ declare -A extra_env=(
   [defaults-no-metrics]="Observability__Metrics__Enabled=false"
   [defaults-no-slow]="Observability__SlowRequests__ThresholdMs=0 Observability__SlowRequests__HungAfterMs=0"
   [defaults-log-devnull]=""
+  # @SINK@ becomes the receiver's URL; each variant exports under its own path prefix, so the receiver counts each.
+  [defaults-tracing]="Observability__Otlp__Endpoint=@SINK@/defaults-tracing Observability__Otlp__Protocol=http/protobuf Observability__Otlp__SamplingRatio=1"
+  [otel-only]="OTEL_EXPORTER_OTLP_ENDPOINT=@SINK@/otel-only OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"
 )
+tracing_variants=(defaults-tracing otel-only)
 for v in "${ablation_variants[@]}"; do project[$v]=Bench.ObservabilityDefaults; has_metrics[$v]=0; done
 has_metrics[defaults-no-slow]=1
 label+=(
@@ -206,8 +234,9 @@ dotnet publish benchmarks/Benchmarks.slnx -c Release --artifacts-path "$work_dir
   --disable-build-servers -nodeReuse:false -nologo -v quiet -p:UseSharedCompilation=false >"$work_dir/build.log" 2>&1 ||
   { tail -n 40 "$work_dir/build.log" >&2; die "build failed (full log: $work_dir/build.log)"; }
 publish_dir() { printf '%s/build/publish/%s/release' "$work_dir" "$1"; }
-for v in "${variants[@]}"; do
-  [[ -f "$(publish_dir "${project[$v]}")/${project[$v]}.dll" ]] || die "published app missing: $(publish_dir "${project[$v]}")/${project[$v]}.dll"
+for v in "${variants[@]}" otlp-receiver; do
+  app=${project[$v]:-Bench.OtlpSink}
+  [[ -f "$(publish_dir "$app")/$app.dll" ]] || die "published app missing: $(publish_dir "$app")/$app.dll"
 done
 # The measured library must be the optimized build (a solution publish builds references outside the solution in Debug).
 library_release="$work_dir/build/bin/Observability.AspNetCore/release/Observability.AspNetCore.dll"
@@ -218,16 +247,20 @@ done
 
 # --- 2. Servers ----------------------------------------------------------------------------------------------------
 declare -A pid=() port=()
-cleanup() {
+receiver_pid=""
+stop() { # pid...: SIGTERM (a graceful stop: the tracing variants flush their last spans), SIGKILL after 5 s
   local p
-  for p in "${pid[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  for p in "${pid[@]}"; do
+  for p in "$@"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "$@"; do
     for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
     kill -KILL "$p" 2>/dev/null || true
   done
+}
+cleanup() {
+  stop "${pid[@]}"
   pid=()
 }
-trap cleanup EXIT
+trap 'cleanup; [[ -z "$receiver_pid" ]] || stop "$receiver_pid"' EXIT
 trap 'exit 130' INT TERM
 
 free_port() {
@@ -243,16 +276,96 @@ free_port() {
 
 rm -rf "$run_dir"
 mkdir -p "$run_dir"
-for v in "${variants[@]}"; do
-  port[$v]=$(free_port)
+
+# Starts variant $1 on port $2 in the background ($! is its pid), stdout appended to $3, stderr to $4. Nothing
+# configured but the URL (and extra_env); the runtime setting is not app configuration. `exec` chain keeps one pid.
+start_server() {
+  local v=$1 dir env_words
   dir=$(publish_dir "${project[$v]}")
-  # Nothing configured but the URL; the runtime setting is not app configuration. `exec` chain keeps one pid.
-  sink="$run_dir/$v.stdout"
-  [[ "$v" == defaults-log-devnull ]] && { sink=/dev/null; : >"$run_dir/$v.stdout"; }
+  env_words=${extra_env[$v]:-}
+  env_words=${env_words//@SINK@/$receiver_url}
   # shellcheck disable=SC2086 # extra_env is a list of NAME=value words
   (cd "$dir" && exec taskset -c "$server_cpu" env -u ASPNETCORE_ENVIRONMENT -u DOTNET_ENVIRONMENT -u ASPNETCORE_URLS \
-    DOTNET_TC_DelaySingleProcMultiplier=1 ${extra_env[$v]:-} \
-    dotnet "${project[$v]}.dll" --urls "http://127.0.0.1:${port[$v]}" >>"$sink" 2>>"$run_dir/$v.stderr") &
+    -u OTEL_EXPORTER_OTLP_ENDPOINT -u OTEL_EXPORTER_OTLP_PROTOCOL DOTNET_TC_DelaySingleProcMultiplier=1 $env_words \
+    dotnet "${project[$v]}.dll" --urls "http://127.0.0.1:$2" >>"$3" 2>>"$4") &
+}
+
+# --- 1b. OTLP receiver ---------------------------------------------------------------------------------------------
+# On wrk's core, off the servers' one: it costs the client side, never a server's CPU per request. If it fell behind,
+# the exporters' queues would drop spans, which the spans-per-request figure of the report would show.
+receiver_url=""
+for v in "${tracing_variants[@]}"; do
+  [[ " ${variants[*]} " == *" $v "* ]] || continue
+  port[otlp-receiver]=$(free_port)
+  receiver_url="http://127.0.0.1:${port[otlp-receiver]}"
+  (cd "$(publish_dir Bench.OtlpSink)" && exec taskset -c "$client_cpu" dotnet Bench.OtlpSink.dll --urls "$receiver_url" \
+    >"$run_dir/otlp-receiver.stdout" 2>"$run_dir/otlp-receiver.stderr") &
+  receiver_pid=$!
+  deadline=$((SECONDS + 60))
+  until curl -fsS -m 2 -o /dev/null "$receiver_url/stats" 2>/dev/null; do
+    kill -0 "$receiver_pid" 2>/dev/null || { tail -n 20 "$run_dir/otlp-receiver.stderr" >&2; die "the OTLP receiver exited during startup"; }
+    ((SECONDS < deadline)) || die "the OTLP receiver did not answer within 60 s"
+    sleep 0.2
+  done
+  log "OTLP receiver up on $receiver_url (CPU $client_cpu)"
+  break
+done
+
+# --- 1c. Start-up: time to first response, memory after it -------------------------------------------------------
+# One server at a time and before the warm servers start, so no start competes with another process of the run.
+# Process start = just before the launcher forks; the first 200 on /ping is polled every ~1-2 ms over bash's
+# /dev/tcp (no fork per try) from the client's core; VmRSS is read right after that response.
+first_ping_ok() {
+  local status=""
+  { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+  printf 'GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+  read -r -t 10 _ status _ <&3 || true
+  exec 3<&- 3>&-
+  [[ "$status" == 200 ]]
+}
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+startup_tsv="$run_dir/startup.tsv"
+measure_startups() { # in a subshell pinned to the client's core; the servers pin themselves to theirs
+  local round v p out t0 t1 rss nap startup_pid=""
+  taskset -cp "$client_cpu" "$BASHPID" >/dev/null
+  trap '[[ -z "${startup_pid:-}" ]] || kill -KILL "$startup_pid" 2>/dev/null || true' EXIT
+  exec {nap}<> <(:) # read -t on a pipe nobody writes: a sub-millisecond sleep without a fork
+  printf 'round\tvariant\tfirst_response_ms\trss_kib\n' >"$startup_tsv"
+  # Round 0 is not counted: it brings every app's files into the page cache, so every measured start finds them there.
+  for ((round = 0; round <= starts; round++)); do
+    for v in "${variants[@]}"; do
+      p=$(free_port)
+      out="$run_dir/$v.startup.stdout"
+      [[ "$v" == defaults-log-devnull ]] && out=/dev/null
+      : >"$out"
+      t0=$EPOCHREALTIME
+      start_server "$v" "$p" "$out" "$run_dir/$v.stderr"
+      startup_pid=$!
+      until first_ping_ok "$p"; do
+        kill -0 "$startup_pid" 2>/dev/null || { tail -n 20 "$run_dir/$v.stderr" >&2; die "$v exited during startup"; }
+        awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a < 60) }' || die "$v did not answer /ping within 60 s"
+        read -r -t 0.001 -u "$nap" _ || true
+      done
+      t1=$EPOCHREALTIME
+      rss=$(rss_kib "$startup_pid")
+      stop "$startup_pid"
+      wait "$startup_pid" 2>/dev/null || true
+      startup_pid=""
+      if ((round > 0)); then
+        awk -v r="$round" -v v="$v" -v a="$t0" -v b="$t1" -v k="$rss" 'BEGIN { printf "%d\t%s\t%.1f\t%d\n", r, v, (b - a) * 1000, k }' >>"$startup_tsv"
+      fi
+    done
+  done
+}
+log "start-up: ${#variants[@]} variants one at a time, 1 unmeasured + $starts measured starts each"
+(measure_startups) || exit 1
+
+for v in "${variants[@]}"; do
+  port[$v]=$(free_port)
+  # Every variant that logs appends to a regular file; one ablation measures what that file costs against /dev/null.
+  sink="$run_dir/$v.stdout"
+  [[ "$v" == defaults-log-devnull ]] && { sink=/dev/null; : >"$run_dir/$v.stdout"; }
+  start_server "$v" "${port[$v]}" "$sink" "$run_dir/$v.stderr"
   pid[$v]=$!
 done
 
@@ -274,7 +387,7 @@ for ep in "${endpoints[@]}"; do
     [[ "$body" == "$expected" ]] || die "$v answered ${endpoint_path[$ep]} with '$body', bare with '$expected'"
   done
 done
-for v in observability-defaults hand-assembled reference-prototype; do
+for v in observability-defaults hand-assembled reference-prototype defaults-tracing; do
   [[ -n "${pid[$v]:-}" ]] || continue
   grep -qi '^x-request-id:' "$run_dir/$v.items.headers" || die "$v sent no X-Request-ID header"
 done
@@ -292,7 +405,6 @@ cpu_ticks() { # utime + stime of the whole process (all threads, dead ones inclu
   read -ra f <<<"$rest"
   echo $((f[11] + f[12]))
 }
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 file_size() { stat -c %s "$1"; }
 
 # Runs wrk against one variant and endpoint; prints
@@ -309,6 +421,8 @@ measure() {
   line=$(grep '^WRK_RESULT ' <<<"$out") || die "wrk printed no result against $v: $out"
   eval "$(tr ' ' '\n' <<<"${line#WRK_RESULT }" | sed 's/^/w_/')"
   ((w_requests > 0)) || die "no request completed against $v ${endpoint_path[$ep]}"
+  # Every request wrk completed, warm-up included: what the tracing variants' received spans are compared with.
+  printf '%s\t%d\n' "$v" "$w_requests" >>"$run_dir/served.tsv"
   # Keep the log files small: truncating an O_APPEND file between windows is safe for the writer.
   : >"$run_dir/$v.stdout"
   awk -v r="$w_requests" -v d="$w_duration_us" -v t=$((ticks1 - ticks0)) -v hz="$clk_tck" -v b=$((size1 - size0)) \
@@ -400,12 +514,22 @@ for v in "${variants[@]}"; do
   rss1=$(rss_kib "${pid[$v]}")
   if ((has_metrics[$v])); then after=$(series_count "$v"); fi
   requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
+  printf '%s\t%d\n' "$v" "$requests" >>"$run_dir/served.tsv"
   non2xx=$(sed -E 's/.*non2xx=([0-9]+).*/\1/' <<<"$line")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$before" "$after" "$rss0" "$rss1" "$requests" "$non2xx" >>"$cardinality_tsv"
 done
 
 load_avg_end=$(cut -d' ' -f1-3 /proc/loadavg)
 cleanup
+
+# The servers have stopped gracefully, so the tracing variants have flushed their last batch: what the receiver got.
+otlp_tsv="$run_dir/otlp-receiver.tsv"
+if [[ -n "$receiver_pid" ]]; then
+  curl -fsS -m 10 "$receiver_url/stats" | tr ' ' '\t' >"$otlp_tsv" || die "the OTLP receiver did not answer /stats"
+  receiver_cpu_s=$(awk -v t="$(cpu_ticks "$receiver_pid")" -v hz="$clk_tck" 'BEGIN { printf "%.1f", t / hz }')
+  stop "$receiver_pid"
+  receiver_pid=""
+fi
 
 # --- 6. Micro-benchmarks -------------------------------------------------------------------------------------------
 bdn_dir="$work_dir/bdn"
@@ -422,6 +546,7 @@ fi
 
 # --- 7. Report -----------------------------------------------------------------------------------------------------
 results="$work_dir/results.md"
+label_pairs() { for v in "$@"; do printf '%s=%s|' "$v" "${label[$v]}"; done; } # "id=label|..." for the tables' awk
 {
   echo "## Load benchmark: paired ratios to bare"
   echo
@@ -437,9 +562,13 @@ results="$work_dir/results.md"
     function stat(key, fmt,   n, i, a) { n = cnt[key]; if (n == 0) return "n/a"; for (i = 1; i <= n; i++) a[i] = val[key, i]; sort(a, n)
       return sprintf(fmt " (" fmt "–" fmt ")", q(a, n, 0.5), q(a, n, 0.25), q(a, n, 0.75)) }
     function med(key,   n, i, a) { n = cnt[key]; if (n == 0) return 0; for (i = 1; i <= n; i++) a[i] = val[key, i]; sort(a, n); return q(a, n, 0.5) }
+    # The approximate 95% interval of the median (order statistics, as eng/bench-pool.sh); sets lo95 and hi95.
+    function ci(key, fmt,   n, i, a, j, k) { n = cnt[key]; for (i = 1; i <= n; i++) a[i] = val[key, i]; sort(a, n)
+      j = int(n / 2 - 0.98 * sqrt(n) + 0.5); k = int(n / 2 + 1 + 0.98 * sqrt(n) + 0.5); if (j < 1) j = 1; if (k > n) k = n
+      lo95 = a[j]; hi95 = a[k]; return sprintf("[" fmt "–" fmt "]", lo95, hi95) }
     function add(key, x) { cnt[key]++; val[key, cnt[key]] = x }
     NR == 1 { next }
-    { r[NR] = $0; if ($3 == "bare") { brps[$1, $2] = $4; bcpu[$1, $2] = $5; bp50[$1, $2] = $6; bp99[$1, $2] = $7 } }
+    { r[NR] = $0; cpuv[$1, $2, $3] = $5; if ($3 == "bare") { brps[$1, $2] = $4; bcpu[$1, $2] = $5; bp50[$1, $2] = $6; bp99[$1, $2] = $7 } }
     END {
       nv = split(order, vs, " "); split(labels, ls, "|"); split(rss, rs, " "); ne = split(eps, es, " "); split(eplabels, els, "|")
       for (i in r) { split(r[i], f, "\t"); k = f[1] SUBSEP f[2]; if (!(k in brps)) continue
@@ -463,6 +592,22 @@ results="$work_dir/results.md"
           printf "Bar (≥ 0.85× req/s, ≤ 1.20× CPU/req): **%s** (%.2f×, %.2f×); aim (0.90×, 1.15×): %s; p99 within 1.25×: %s (%.2f×).\n\n",
             (x >= 0.85 && c <= 1.20) ? "met" : "missed", x, c, (x >= 0.90 && c <= 1.15) ? "met" : "not met", p <= 1.25 ? "yes" : "no", p
         }
+        # Issue 21: what tracing adds to the defaults app, against what OpenTelemetry alone adds to bare,
+        # per round: (tracing - bare) - [(otel - bare) + (defaults - bare)] = tracing - otel - defaults + bare.
+        for (k in bcpu) { split(k, rk, SUBSEP); if (rk[2] != es[e]) continue
+          t = cpuv[rk[1], es[e], "defaults-tracing"]; o = cpuv[rk[1], es[e], "otel-only"]; d = cpuv[rk[1], es[e], "observability-defaults"]
+          if (t == "" || o == "" || d == "") continue
+          b = bcpu[k]; add(es[e] SUBSEP "excess", (t - o - d + b) / b); add(es[e] SUBSEP "excessus", t - o - d + b)
+          add(es[e] SUBSEP "tr", (t - b) / b); add(es[e] SUBSEP "ot", (o - b) / b); add(es[e] SUBSEP "df", (d - b) / b) }
+        k = es[e] SUBSEP "excess"
+        if (k in cnt) {
+          interval = ci(k, "%+.2f"); m = med(k)
+          printf "Tracing (issue 21), extra CPU/req over bare'"'"'s, per round: defaults + tracing %+.2f, OpenTelemetry alone %+.2f, defaults %+.2f; ",
+            med(es[e] SUBSEP "tr"), med(es[e] SUBSEP "ot"), med(es[e] SUBSEP "df")
+          printf "excess = (defaults-tracing − bare) − [(otel-only − bare) + (defaults − bare)] = **%+.2f** %s (%+.2f µs/req) over %d rounds. Aim (excess ≤ 0): **%s**; %s.\n\n",
+            m, interval, med(es[e] SUBSEP "excessus"), cnt[k], (m <= 0 ? "met" : "missed"),
+            (cnt[k] < 5 ? "too few rounds to tell it from the noise" : (hi95 < 0 ? "cheaper beyond the noise: the interval lies below 0" : (lo95 > 0 ? "costlier beyond the noise: the interval lies above 0" : "no difference these rounds can tell: the interval contains 0")))
+        }
       }
     }' "$windows_tsv"
   awk -F'\t' 'NR > 1 { e += $11; n += $12 } END { if (e + n > 0) printf "**Warning:** %d socket errors and %d non-2xx responses during the measured windows.\n\n", e, n }' "$windows_tsv"
@@ -474,11 +619,57 @@ results="$work_dir/results.md"
   for v in "${variants[@]}"; do echo "| ${label[$v]} | ${idle_cpu[$v]} | ${idle_cs[$v]} |"; done
   echo
 
+  echo "## Start-up: first response and memory after it, one server at a time"
+  echo
+  echo "Median of $starts cold starts per variant (after one unmeasured start each), the variants alternated: process start to the first"
+  echo "200 on \`GET /ping\`, and VmRSS right after it. Δ bare: median of the differences to bare's start in the same round."
+  echo
+  echo "| variant | first response ms, median (range) | Δ bare ms | RSS after it MiB | Δ bare MiB |"
+  echo "|---|---:|---:|---:|---:|"
+  awk -F'\t' -v order="${variants[*]}" -v labels="$(for v in "${variants[@]}"; do printf '%s|' "${label[$v]}"; done)" '
+    function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
+    function med(a, n) { sort(a, n); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    NR == 1 { next }
+    { ms[$2, $1] = $3; kib[$2, $1] = $4; if ($1 > rounds) rounds = $1 }
+    END {
+      nv = split(order, vs, " "); split(labels, ls, "|")
+      for (j = 1; j <= nv; j++) { v = vs[j]; n = 0; nd = 0; delete a; delete m; delete dm; delete dk
+        for (r = 1; r <= rounds; r++) { if (!((v, r) in ms)) continue
+          a[++n] = ms[v, r]; m[n] = kib[v, r] / 1024
+          if ((("bare", r) in ms) && v != "bare") { dm[++nd] = ms[v, r] - ms["bare", r]; dk[nd] = (kib[v, r] - kib["bare", r]) / 1024 } }
+        if (n == 0) continue
+        sort(a, n); lo = a[1]; hi = a[n]; x = med(a, n); y = med(m, n)
+        if (nd) { ddm = med(dm, nd); ddk = med(dk, nd) }
+        printf "| %s | %.0f (%.0f–%.0f) | %s | %.1f | %s |\n", ls[j], x, lo, hi, nd ? sprintf("%+.0f", ddm) : "–", y, nd ? sprintf("%+.1f", ddk) : "–"
+        if (v == "observability-defaults" && nd) { aim = sprintf("Issue 19'"'"'s aim for the defaults app (no database or Redis configured): first response within +50 ms and RSS within +10 MiB of bare: **%s** (%+.0f ms, %+.1f MiB).", (ddm <= 50 && ddk <= 10) ? "met" : "missed", ddm, ddk) }
+      }
+      if (aim != "") printf "\n%s\n", aim
+    }' "$startup_tsv"
+  echo
+
+  if [[ -s "${otlp_tsv:-}" ]]; then
+    echo "## OTLP receiver: what the tracing variants exported (http/protobuf, batched, every span sampled)"
+    echo
+    echo "Spans ÷ requests below 1 would mean the exporter dropped spans (its queue full): then the variant did less work than"
+    echo "it should and its CPU figures flatter it. wrk counts completed requests only, so the up to $connections in flight when a"
+    echo "window ends are traced but not counted: short runs read above 1. The receiver ran on CPU $client_cpu beside wrk:"
+    echo "${receiver_cpu_s} s of CPU in the whole run."
+    echo
+    echo "| variant | spans received | requests served (wrk's count) | spans ÷ requests | export requests | bytes per span |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    awk -F'\t' -v labels="$(label_pairs "${tracing_variants[@]}")" '
+      BEGIN { n = split(labels, ls, "|"); for (i = 1; i <= n; i++) { split(ls[i], kv, "="); name[kv[1]] = kv[2] } }
+      FILENAME ~ /served/ { served[$1] += $2; next }
+      { v = substr($1, 2); printf "| %s | %d | %d | %.2f | %d | %.0f |\n", (v in name ? name[v] : v), $4, served[v], served[v] ? $4 / served[v] : 0, $2, $4 ? $3 / $4 : 0 }' \
+      "$run_dir/served.tsv" "$otlp_tsv"
+    echo
+  fi
+
   echo "## Cardinality: $card_items distinct /api/items/{id} URLs + $card_unmatched unmatched paths"
   echo
   echo "| variant | series before | series after | new series | RSS before MiB | RSS after MiB | RSS growth MiB |"
   echo "|---|---:|---:|---:|---:|---:|---:|"
-  awk -F'\t' -v labels="$(for v in "${variants[@]}"; do printf '%s=%s|' "$v" "${label[$v]}"; done)" '
+  awk -F'\t' -v labels="$(label_pairs "${variants[@]}")" '
     BEGIN { n = split(labels, ls, "|"); for (i = 1; i <= n; i++) { split(ls[i], kv, "="); name[kv[1]] = kv[2] } }
     NR > 1 { printf "| %s | %s | %s | %s | %.1f | %.1f | %+.1f |\n", name[$1], $2, $3, ($2 == "-" ? "-" : $3 - $2), $4 / 1024, $5 / 1024, ($5 - $4) / 1024 }' "$cardinality_tsv"
   echo
@@ -506,7 +697,7 @@ results="$work_dir/results.md"
   echo "- CPU: $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $(nproc) cores; servers on CPU $server_cpu, wrk on CPU $client_cpu"
   echo "- OS: $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r); load average at start ${load_avg_start:-?}, at end $load_avg_end; hypervisor steal during the paired rounds: CPU $server_cpu ${steal_server:-?}, CPU $client_cpu ${steal_client:-?}"
   echo "- .NET SDK $(dotnet --version), runtime $(dotnet --list-runtimes | awk '/Microsoft.NETCore.App/ {v = $2} END {print v}'); $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
-  echo "- Packages: $(grep -rhoE 'Include="(prometheus-net.AspNetCore|Serilog[A-Za-z.]*|BenchmarkDotNet)" Version="[^"]+"' benchmarks src/Observability.AspNetCore/*.csproj |
+  echo "- Packages: $(grep -rhoE 'Include="(prometheus-net.AspNetCore|Serilog[A-Za-z.]*|OpenTelemetry[A-Za-z.]*|BenchmarkDotNet)" Version="[^"]+"' benchmarks src/Observability.AspNetCore/*.csproj |
     sed -E 's/Include="([^"]+)" Version="([^"]+)"/\1 \2/' | sort -u | paste -sd, - | sed 's/,/, /g')"
   if command -v git >/dev/null && git rev-parse --git-dir >/dev/null 2>&1; then
     echo "- Commit: $(git rev-parse --short HEAD)$( [[ -n "$(git status --porcelain -- src benchmarks 2>/dev/null)" ]] && echo ' + uncommitted changes in src/ or benchmarks/')"

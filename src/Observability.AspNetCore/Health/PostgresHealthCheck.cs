@@ -1,4 +1,5 @@
 using System.Globalization;
+using HealthChecks.NpgSql;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -8,29 +9,36 @@ using Npgsql;
 namespace Observability.AspNetCore.Health;
 
 /// <summary>
-/// The <c>postgres</c> check: <c>SELECT 1</c> on one long-lived <see cref="NpgsqlDataSource"/>. Our own rather than
-/// AspNetCore.HealthChecks.NpgSql: the only version the feed serves (3.0.0) opens <c>new NpgsqlConnection(connectionString)</c>
-/// per run and cannot use a data source, so it can neither share the app's pool nor bound its own.
+/// The <c>postgres</c> check: AspNetCore.HealthChecks.NpgSql's <see cref="NpgSqlHealthCheck"/> running <c>SELECT 1</c> on
+/// one long-lived <see cref="NpgsqlDataSource"/>. The package reports a failure with the driver's message as its
+/// description; what users see is ours, the same text on every endpoint whichever driver message caused it.
 /// </summary>
 internal sealed class PostgresHealthCheck(PostgresDataSourceProvider source) : IHealthCheck
 {
     public const string Name = "postgres";
 
+    private const string Healthy = "PostgreSQL answered SELECT 1.";
+    private const string Failed = "PostgreSQL did not answer SELECT 1.";
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        try
+        // The package's check never throws: a failure, a cancelled run included, comes back with its exception, which the
+        // runner reads (a cancelled run reads "timed out").
+        var result = await source.Check.CheckHealthAsync(context, cancellationToken).ConfigureAwait(false);
+        if (result.Status == HealthStatus.Healthy)
         {
-            await using var command = source.DataSource.CreateCommand("SELECT 1");
-            await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-            return HealthCheckResult.Healthy("PostgreSQL answered SELECT 1.");
+            return result;
         }
-        catch (Exception ex)
-        {
-            // Never throw: the runner reports the status; a cancelled run is reported as timed out by the runner.
-            source.OnFailure();
-            return new HealthCheckResult(context.Registration.FailureStatus, "PostgreSQL did not answer SELECT 1.", ex);
-        }
+
+        source.OnFailure();
+        return new HealthCheckResult(result.Status, Failed, result.Exception);
     }
+
+    internal static NpgSqlHealthCheck Create(NpgsqlDataSource dataSource) => new(new NpgSqlHealthCheckOptions(dataSource)
+    {
+        CommandText = "SELECT 1",
+        HealthCheckResultBuilder = static _ => HealthCheckResult.Healthy(Healthy),
+    });
 }
 
 /// <summary>
@@ -45,7 +53,11 @@ internal sealed class PostgresDataSourceProvider(IServiceProvider services, IOpt
 
     private readonly Lock _gate = new();
     private NpgsqlDataSource? _dataSource;
+    private NpgSqlHealthCheck? _check;
     private bool _owned;
+
+    /// <summary>The package's check over <see cref="DataSource"/>, built once: it opens each run's connection from that data source.</summary>
+    public NpgSqlHealthCheck Check => Volatile.Read(ref _check) ?? CreateCheck();
 
     public NpgsqlDataSource DataSource
     {
@@ -68,6 +80,12 @@ internal sealed class PostgresDataSourceProvider(IServiceProvider services, IOpt
                 return _dataSource;
             }
         }
+    }
+
+    private NpgSqlHealthCheck CreateCheck()
+    {
+        var check = PostgresHealthCheck.Create(DataSource);
+        return Interlocked.CompareExchange(ref _check, check, null) ?? check;
     }
 
     /// <summary>After a failure, drops the idle connections of our own pool, so the next run after a restart does not first trip over a dead one.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Configuration;
 using Observability.AspNetCore.Core;
 using Serilog;
@@ -24,11 +25,18 @@ internal static class SerilogSectionCheck
             throw Failure(errors);
         }
 
+        // Without a section there is nothing to apply, and reading it would load every assembly named like a Serilog
+        // package in the app (the sinks this library ships included) to look for sinks nobody named.
+        if (!section.Exists())
+        {
+            return logger;
+        }
+
         var capture = new SelfLogCapture();
         StderrSelfLog.Captured.Value = capture;
         try
         {
-            logger.ReadFrom.Configuration(configuration);
+            Read(logger, configuration);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -49,6 +57,10 @@ internal static class SerilogSectionCheck
 
         return errors.Count > 0 ? throw Failure(errors) : logger;
     }
+
+    /// <summary>Never inlined into <see cref="Apply"/>: an app without a section does not load Serilog.Settings.Configuration.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Read(LoggerConfiguration logger, IConfiguration configuration) => logger.ReadFrom.Configuration(configuration);
 
     private static InvalidOperationException Failure(List<string> errors) =>
         new($"The 'Serilog' configuration section cannot be applied: {string.Join(Environment.NewLine, errors)}");

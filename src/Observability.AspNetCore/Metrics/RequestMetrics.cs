@@ -28,10 +28,11 @@ internal sealed class RequestMetrics : IDisposable
     /// <summary>Every request series created so far (a series may appear twice after a race; counting is idempotent).</summary>
     private readonly ConcurrentQueue<RequestSeries> _series = new();
 
-    public RequestMetrics(IOptions<ObservabilityOptions> options, ServiceIdentity identity, IMeterFactory meterFactory, MetricsRegistry registry)
+    public RequestMetrics(IOptions<ObservabilityOptions> options, ServiceIdentity identity, IMeterFactory meterFactory, MetricsRegistry registry, TracingState tracing)
     {
         var o = options.Value.Metrics;
         Prefix = registry.Prefix;
+        AttachesTraceExemplars = tracing.Enabled;
         Registry = registry.Registry;
         Families = registry.Families;
         string[] requestLabels = ["method", "endpoint", "status"];
@@ -76,6 +77,9 @@ internal sealed class RequestMetrics : IDisposable
 
     /// <summary>Creates the library's families in <see cref="Registry"/> with <see cref="Prefix"/>; every feature's families go through it.</summary>
     public MetricFamilyFactory Families { get; }
+
+    /// <summary>Whether request durations carry the recorded trace's IDs as exemplars: only while tracing is on.</summary>
+    public bool AttachesTraceExemplars { get; }
 
     public Counter Requests { get; }
 

@@ -47,6 +47,7 @@ internal sealed class ObservabilityMiddleware
     private readonly RequestCompletionLogger _completion;
     private readonly EndpointInfoCache _endpoints;
     private readonly RequestMetrics? _metrics;
+    private readonly bool _traceExemplars;
     private readonly SlowRequestMonitor _slow;
     private readonly SlowQueryMonitor _queries;
 
@@ -59,6 +60,7 @@ internal sealed class ObservabilityMiddleware
         _slow = slow;
         _queries = services.GetRequiredService<SlowQueryMonitor>();
         _metrics = options.Value.Metrics.Enabled ? services.GetRequiredService<RequestMetrics>() : null;
+        _traceExemplars = _metrics?.AttachesTraceExemplars == true;
     }
 
     public Task InvokeAsync(HttpContext context)
@@ -231,8 +233,10 @@ internal sealed class ObservabilityMiddleware
 
         if (methodIndex != NotMeasured && !endpoint.IsOwnEndpoint)
         {
-            // One observation: http_requests_total is this histogram's count (see RequestMetrics).
-            ((EndpointSeries)endpoint.MetricSeries!).Get(_metrics!, methodIndex, statusCode).Duration.Observe(elapsed.TotalSeconds);
+            // One observation: http_requests_total is this histogram's count (see RequestMetrics). Exemplar.None, not
+            // null: null would make prometheus-net ask its exemplar provider on every request.
+            ((EndpointSeries)endpoint.MetricSeries!).Get(_metrics!, methodIndex, statusCode).Duration.Observe(
+                elapsed.TotalSeconds, _traceExemplars ? TraceExemplars.FromRecordedActivity() : Prometheus.Exemplar.None);
             if (failure is not null)
             {
                 _metrics!.Exceptions.WithLabels(HttpMethodLabels.Values[methodIndex], endpoint.MetricLabel, failure.GetType().Name).Inc();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -30,11 +31,22 @@ internal static class TracingRegistration
     {
         var services = builder.Services;
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, OtlpOptionsValidator>());
-        if (OtlpSettings.Resolve(builder.Configuration) is null)
+        var enabled = OtlpSettings.Resolve(builder.Configuration) is not null;
+        services.TryAddSingleton(new TracingState(enabled));
+        if (enabled)
         {
-            return;
+            AddTracing(builder, featureSources);
         }
+    }
 
+    /// <summary>
+    /// Apart from <see cref="Add"/>, and never inlined into it: compiling a method loads the assemblies of every type it
+    /// names, so an app without an endpoint would load the OpenTelemetry SDK, Npgsql and EF Core for nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddTracing(IHostApplicationBuilder builder, string[] featureSources)
+    {
+        var services = builder.Services;
         services.AddOpenTelemetry()
             .ConfigureResource(static r => r.AddDetector(static sp => new ServiceIdentityDetector(sp.GetRequiredService<ServiceIdentity>())))
             .WithTracing(tracing => tracing

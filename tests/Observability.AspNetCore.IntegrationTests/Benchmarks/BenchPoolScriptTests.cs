@@ -50,6 +50,35 @@ public sealed class BenchPoolScriptTests : IDisposable
 
         // Each run's own medians, so the spread between runs shows.
         Assert.Matches(@"\| 2026-12-03 10:00 UTC \| `abc1234` \| CPU 0 5%, CPU 1 3% \| 12 \| 1\.\d\d · 1\.30 \| 0\.95 · 0\.80 \| `[^`]*run-a` \|", report);
+
+        // Without the tracing variants there is no tracing cost to state.
+        Assert.DoesNotContain("Tracing (issue 21)", report, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Tracing_cost_is_what_tracing_adds_to_the_defaults_beyond_OpenTelemetry_alone_in_each_round()
+    {
+        // Items: the defaults app at 1.02 ... 1.24 x bare's CPU, with tracing 0.33 above that in the same round, and
+        // OpenTelemetry alone at 1.35: (tracing - bare) - [(otel - bare) + (defaults - bare)] = -0.02 in every round,
+        // while the medians of the parts (+0.46, +0.35, +0.13) do not add up to it: only pairing per round gives it.
+        // Ping: 1.70 - 1.35 - 1.30 + 1 = +0.05, tracing costlier than the sum of its parts.
+        var ratios = Enumerable.Range(1, 12).Select(i => 1 + i * 2 / 100.0).ToArray();
+        var result = await PoolAsync(WriteRun("run-a", "code1", ratios, withTracing: true));
+
+        Assert.True(result.Succeeded, result.ToString());
+        var items = Section(result.Stdout, "### GET /api/items/{id}");
+        Assert.Contains("| defaults-tracing | 12 |", items, StringComparison.Ordinal);
+        Assert.Contains("| otel-only | 12 | 0.75 (0.75–0.75) [0.75–0.75] | 1.35 (1.35–1.35) [1.35–1.35] |", items, StringComparison.Ordinal);
+        Assert.Contains(
+            "per round: defaults + tracing +0.46, OpenTelemetry alone +0.35, defaults +0.13; excess = (defaults-tracing − bare) − [(otel-only − bare) + (defaults − bare)] = **-0.02** [-0.02–-0.02] over 12 rounds. Aim (excess ≤ 0): **met**; cheaper beyond the noise",
+            items,
+            StringComparison.Ordinal);
+
+        var ping = Section(result.Stdout, "### GET /ping");
+        Assert.Contains(
+            "per round: defaults + tracing +0.70, OpenTelemetry alone +0.35, defaults +0.30; excess = (defaults-tracing − bare) − [(otel-only − bare) + (defaults − bare)] = **+0.05** [+0.05–+0.05] over 12 rounds. Aim (excess ≤ 0): **missed**; costlier beyond the noise",
+            ping,
+            StringComparison.Ordinal);
     }
 
     [Fact]
@@ -98,9 +127,11 @@ public sealed class BenchPoolScriptTests : IDisposable
     /// <summary>
     /// A work directory as eng/bench.sh leaves it. Per round: bare at a speed that changes from round to round, the
     /// defaults app at <paramref name="itemsCpuRatios"/> × bare's CPU on items (0.95× its req/s) and 1.30× on ping
-    /// (0.80×), prometheus-net alone at 1.25× (0.80×) and the reference prototype at 1.20× (0.85×) on both.
+    /// (0.80×), prometheus-net alone at 1.25× (0.80×) and the reference prototype at 1.20× (0.85×) on both. With
+    /// <paramref name="withTracing"/>: the defaults app with tracing at its own ratio + 0.33 on items and 1.70× on ping
+    /// (0.70×), OpenTelemetry alone at 1.35× (0.75×) on both.
     /// </summary>
-    private string WriteRun(string name, string code, double[] itemsCpuRatios)
+    private string WriteRun(string name, string code, double[] itemsCpuRatios, bool withTracing = false)
     {
         var directory = Directory.CreateDirectory(Path.Combine(_root, name, "run")).Parent!.FullName;
         var windows = new StringBuilder(Header).Append('\n');
@@ -116,6 +147,11 @@ public sealed class BenchPoolScriptTests : IDisposable
                 Append(windows, round, endpoint, "bare", bareRps, bareCpu);
                 Append(windows, round, endpoint, "prometheus-only", bareRps * 0.80, bareCpu * 1.25);
                 Append(windows, round, endpoint, "reference-prototype", bareRps * 0.85, bareCpu * 1.20);
+                if (withTracing)
+                {
+                    Append(windows, round, endpoint, "defaults-tracing", bareRps * 0.70, bareCpu * (endpoint == "items" ? defaultsCpu + 0.33 : 1.70));
+                    Append(windows, round, endpoint, "otel-only", bareRps * 0.75, bareCpu * 1.35);
+                }
             }
         }
 

@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
 using Observability.AspNetCore.IntegrationTests.Infrastructure;
 
 namespace Observability.AspNetCore.IntegrationTests.Benchmarks;
@@ -6,12 +8,12 @@ namespace Observability.AspNetCore.IntegrationTests.Benchmarks;
 /// <summary>
 /// eng/bench.sh is not part of the test command (timings on a shared machine are noise), so nothing else would notice
 /// when it, the benchmark apps or the micro-benchmarks stop building or running. This runs it in smoke mode: one short
-/// round of every step (publish, start every variant, warm-up, an idle spell, alternation, cardinality, each
-/// micro-benchmark once) and checks that the report came out. No timing is asserted.
+/// round of every step (publish, the OTLP receiver, one start-up round, start every variant, warm-up, an idle spell,
+/// alternation, cardinality, each micro-benchmark once) and checks that the report came out. No timing is asserted.
 /// </summary>
 public sealed class BenchScriptSmokeTests
 {
-    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(8);
+    private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(12);
 
     [Fact]
     public async Task Bench_script_in_smoke_mode_runs_every_step_and_prints_the_report()
@@ -37,10 +39,36 @@ public sealed class BenchScriptSmokeTests
         Assert.Contains("## Load benchmark: paired ratios to bare", report, StringComparison.Ordinal);
         Assert.Contains("### GET /api/items/{id}", report, StringComparison.Ordinal);
         Assert.Contains("### GET /ping", report, StringComparison.Ordinal);
-        foreach (var variant in new[] { "bare (baseline)", "**observability-defaults**", "hand-assembled", "prometheus-net only", "Serilog request logging only", "reference prototype (the issue's, rebuilt)" })
+        var variants = new[]
+        {
+            "bare (baseline)", "**observability-defaults**", "hand-assembled", "prometheus-net only", "Serilog request logging only",
+            "reference prototype (the issue's, rebuilt)", "defaults + tracing (OTLP, sampling 1.0)", "OpenTelemetry ASP.NET Core instrumentation + OTLP only",
+        };
+        foreach (var variant in variants)
         {
             Assert.Contains($"| {variant} |", report, StringComparison.Ordinal);
         }
+
+        // Issue 21: the tracing variants ran in the same rounds, so the cost of tracing is stated per endpoint.
+        Assert.Equal(2, Regex.Count(report, @"Tracing \(issue 21\), extra CPU/req over bare's, per round: defaults \+ tracing [+-]\d+\.\d\d, OpenTelemetry alone [+-]\d+\.\d\d, defaults [+-]\d+\.\d\d; excess = \(defaults-tracing − bare\) − \[\(otel-only − bare\) \+ \(defaults − bare\)\] = \*\*[+-]\d+\.\d\d\*\* \[[+-]\d+\.\d\d–[+-]\d+\.\d\d\] \([+-]\d+\.\d\d µs/req\) over 1 rounds\. Aim \(excess ≤ 0\): \*\*(met|missed)\*\*"));
+
+        // Both exported their spans to the local receiver, which counted them per variant.
+        foreach (var variant in new[] { "defaults + tracing (OTLP, sampling 1.0)", "OpenTelemetry ASP.NET Core instrumentation + OTLP only" })
+        {
+            var row = Regex.Match(report, $@"\| {Regex.Escape(variant)} \| (?<spans>\d+) \| (?<requests>\d+) \| \d+\.\d\d \| [1-9]\d* \| [1-9]\d* \|");
+            Assert.True(row.Success, $"no OTLP receiver row for {variant} in:\n{report}");
+            Assert.True(long.Parse(row.Groups["spans"].Value, CultureInfo.InvariantCulture) * 2 >= long.Parse(row.Groups["requests"].Value, CultureInfo.InvariantCulture), row.Value);
+        }
+
+        // Issue 19: time to first response and memory after it, for every variant, as values and differences to bare.
+        Assert.Contains("## Start-up: first response and memory after it, one server at a time", report, StringComparison.Ordinal);
+        Assert.Matches(@"\| bare \(baseline\) \| \d+ \(\d+–\d+\) \| – \| \d+\.\d \| – \|", report);
+        foreach (var variant in variants[1..])
+        {
+            Assert.Matches($@"\| {Regex.Escape(variant)} \| \d+ \(\d+–\d+\) \| [+-]\d+ \| \d+\.\d \| [+-]\d+\.\d \|", report);
+        }
+
+        Assert.Matches(@"Issue 19's aim for the defaults app \(no database or Redis configured\): first response within \+50 ms and RSS within \+10 MiB of bare: \*\*(met|missed)\*\* \([+-]\d+ ms, [+-]\d+\.\d MiB\)\.", report);
 
         Assert.Contains("## Cardinality", report, StringComparison.Ordinal);
 
@@ -67,6 +95,7 @@ public sealed class BenchScriptSmokeTests
         Assert.Matches(@"\| observability-defaults ÷ the reference prototype \(same round\) \| 1 \| \d+\.\d\d \(", pooled.Stdout);
         Assert.Contains("Against the reference prototype in the same rounds", pooled.Stdout, StringComparison.Ordinal);
         Assert.Matches(@"\| observability-defaults ÷ hand-assembled \(same round\) \| 1 \| \d+\.\d\d \(", pooled.Stdout);
+        Assert.Equal(2, Regex.Count(pooled.Stdout, @"excess = \(defaults-tracing − bare\) − \[\(otel-only − bare\) \+ \(defaults − bare\)\] = \*\*[+-]\d+\.\d\d\*\* \[[+-]\d+\.\d\d–[+-]\d+\.\d\d\] over 1 rounds\."));
 
         // The defaults app wrote one CLEF completion event per request to its stdout sink, as a user's shipper reads it.
         var sample = await File.ReadAllTextAsync(Path.Combine(root, "artifacts", "bench-smoke", "run", "observability-defaults.sample.log"));

@@ -29,6 +29,9 @@ internal static partial class DeployFiles
     /// <summary>Where <c>deploy/prometheus/prometheus.yml</c> expects the sample API (the compose stack runs it on the host).</summary>
     public const string ShippedTarget = "host.docker.internal:5080";
 
+    /// <summary>The base of the receivers' webhook URLs in alertmanager.yml, which a user replaces.</summary>
+    private const string ReceiverPlaceholder = "http://alert-receiver.invalid/";
+
     private static readonly Lazy<string> Root = new(FindRepositoryRoot);
 
     public static string RepositoryRoot => Root.Value;
@@ -149,12 +152,13 @@ internal static partial class DeployFiles
     public static int RuleCount(string? path = null) => ReadAlertRules(path).Count + ReadRecordingRules(path).Count;
 
     /// <summary>
-    /// A copy of alerts.yml for end-to-end runs: every <c>for:</c> becomes <paramref name="forDuration"/>, nothing else
-    /// changes (asserted line by line, so the expressions under test are the shipped ones).
+    /// A copy of alerts.yml (<paramref name="path"/>, by default the committed one) for end-to-end runs: every <c>for:</c>
+    /// becomes <paramref name="forDuration"/>, nothing else changes (asserted line by line, so the expressions under test
+    /// are the shipped ones).
     /// </summary>
-    public static string AlertRulesWithFor(string forDuration)
+    public static string AlertRulesWithFor(string forDuration, string? path = null)
     {
-        var original = File.ReadAllText(AlertRules);
+        var original = File.ReadAllText(path ?? AlertRules);
         var rewritten = ForLine().Replace(original, m => m.Groups["indent"].Value + "for: " + forDuration);
         var before = original.Split('\n');
         var after = rewritten.Split('\n');
@@ -168,7 +172,7 @@ internal static partial class DeployFiles
         }
 
         // Every rule's 'for:' was a line of its own that the rewrite reached.
-        Assert.Equal(ReadAlertRules().Count(r => r.For != "0s"), ForLine().Matches(original).Count);
+        Assert.Equal(ReadAlertRules(path).Count(r => r.For != "0s"), ForLine().Matches(original).Count);
         return rewritten;
     }
 
@@ -177,13 +181,21 @@ internal static partial class DeployFiles
     /// <paramref name="interval"/>, the sample target replaced by <paramref name="target"/>, and the Alertmanager address
     /// by <paramref name="alertmanager"/>. Everything else (job name, metrics path, rule_files) stays as shipped.
     /// </summary>
-    public static string LoopbackPrometheusConfig(string target, string alertmanager, string interval = "1s")
+    public static string LoopbackPrometheusConfig(string target, string alertmanager, string interval = "1s") =>
+        LoopbackPrometheusConfig([target], alertmanager, interval);
+
+    /// <summary>
+    /// deploy/prometheus/prometheus.yml as <see cref="LoopbackPrometheusConfig(string, string, string)"/> makes it, with the
+    /// one shipped target replaced by all of <paramref name="targets"/> (replicas of one service: one job, one
+    /// <c>instance</c> each).
+    /// </summary>
+    public static string LoopbackPrometheusConfig(IReadOnlyList<string> targets, string alertmanager, string interval = "1s")
     {
         var text = File.ReadAllText(PrometheusConfig);
         var root = Yaml.Parse(text, PrometheusConfig)!.AsObject();
         var shippedAlertmanager = root["alerting"]!["alertmanagers"]![0]!["static_configs"]![0]!["targets"]![0]!.GetValue<string>();
 
-        text = Replace(text, ShippedTarget, target);
+        text = Replace(text, $"\"{ShippedTarget}\"", string.Join(", ", targets.Select(t => $"\"{t}\"")));
         text = Replace(text, shippedAlertmanager, alertmanager);
         var intervals = IntervalLine().Matches(text).Count;
         Assert.True(intervals == 2, $"expected scrape_interval and evaluation_interval once each in prometheus.yml, found {intervals} interval lines");
@@ -194,6 +206,40 @@ internal static partial class DeployFiles
             Assert.True(text.Contains(from, StringComparison.Ordinal), $"prometheus.yml no longer contains '{from}'");
             return text.Replace(from, to, StringComparison.Ordinal);
         }
+    }
+
+    /// <summary>
+    /// deploy/alertmanager/alertmanager.yml made runnable on loopback: each receiver's placeholder URL
+    /// (<c>http://alert-receiver.invalid/NAME</c>) points at <paramref name="webhook"/> + NAME instead, and
+    /// <c>group_wait</c>/<c>group_interval</c> become <paramref name="groupWait"/> so a test sees notifications in seconds.
+    /// Routes, matchers, <c>group_by</c> and inhibit rules stay as shipped (asserted line by line).
+    /// </summary>
+    public static string LoopbackAlertmanagerConfig(Uri webhook, string groupWait = "1s")
+    {
+        var original = File.ReadAllText(AlertmanagerConfig);
+        Assert.True(original.Contains(ReceiverPlaceholder, StringComparison.Ordinal), $"alertmanager.yml no longer contains '{ReceiverPlaceholder}'");
+        var rewritten = original.Replace(ReceiverPlaceholder, webhook.AbsoluteUri, StringComparison.Ordinal);
+        rewritten = GroupTimingLine().Replace(rewritten, m => $"{m.Groups["indent"].Value}{m.Groups["key"].Value}: {groupWait}");
+        var before = original.Split('\n');
+        var after = rewritten.Split('\n');
+        Assert.Equal(before.Length, after.Length);
+        for (var i = 0; i < before.Length; i++)
+        {
+            if (before[i] != after[i])
+            {
+                Assert.True(before[i].Contains(ReceiverPlaceholder, StringComparison.Ordinal) || GroupTimingLine().IsMatch(before[i]), $"changed line: {before[i]}");
+            }
+        }
+
+        return rewritten;
+    }
+
+    /// <summary>The labels the top route of alertmanager.yml groups by (its one <c>group_by</c>, inherited by every child route).</summary>
+    public static IReadOnlyList<string> AlertmanagerGroupBy()
+    {
+        var lines = GroupByLine().Matches(File.ReadAllText(AlertmanagerConfig));
+        Assert.True(lines.Count == 1, $"expected one group_by line in alertmanager.yml (the top route's), found {lines.Count}");
+        return lines[0].Groups["labels"].Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
     }
 
     /// <summary>A Prometheus duration (<c>1m</c>, <c>1h30m</c>, <c>500ms</c>) as a TimeSpan.</summary>
@@ -263,6 +309,12 @@ internal static partial class DeployFiles
 
     [GeneratedRegex(@"^(?<indent>[ ]*)(?<key>scrape_interval|evaluation_interval):[ ]*\S+[ ]*$", RegexOptions.Multiline)]
     private static partial Regex IntervalLine();
+
+    [GeneratedRegex(@"^(?<indent>[ ]*)(?<key>group_wait|group_interval):[ ]*\S+[ ]*$", RegexOptions.Multiline)]
+    private static partial Regex GroupTimingLine();
+
+    [GeneratedRegex(@"^[ ]*group_by:[ ]*\[(?<labels>[^\]]*)\][ ]*$", RegexOptions.Multiline)]
+    private static partial Regex GroupByLine();
 
     [GeneratedRegex(@"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")]
     private static partial Regex DurationPart();

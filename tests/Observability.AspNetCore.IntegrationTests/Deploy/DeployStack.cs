@@ -120,17 +120,7 @@ internal sealed partial class DeployStack : IAsyncDisposable
     }
 
     /// <summary>The alerts Prometheus reports (<c>/api/v1/alerts</c>): pending and firing.</summary>
-    public async Task<IReadOnlyList<ActiveAlert>> AlertsAsync()
-    {
-        using var document = await Prometheus.GetAsync("/api/v1/alerts");
-        Assert.Equal("success", document.RootElement.GetProperty("status").GetString());
-        return document.RootElement.GetProperty("data").GetProperty("alerts").EnumerateArray()
-            .Select(a => new ActiveAlert(
-                a.GetProperty("labels").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal),
-                a.GetProperty("annotations").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal),
-                a.GetProperty("state").GetString() ?? ""))
-            .ToList();
-    }
+    public Task<IReadOnlyList<ActiveAlert>> AlertsAsync() => ActiveAlert.ReadAsync(Prometheus);
 
     /// <summary>Polls <c>/api/v1/alerts</c> until <paramref name="done"/> holds for the alerts; bounded by <paramref name="timeout"/>.</summary>
     public async Task<IReadOnlyList<ActiveAlert>> WaitForAlertsAsync(Func<IReadOnlyList<ActiveAlert>, bool> done, TimeSpan timeout, string what)
@@ -176,8 +166,22 @@ internal sealed partial class DeployStack : IAsyncDisposable
 }
 
 /// <summary>An alert as <c>/api/v1/alerts</c> reports it.</summary>
-internal sealed record ActiveAlert(IReadOnlyDictionary<string, string> Labels, IReadOnlyDictionary<string, string> Annotations, string State)
+internal sealed record ActiveAlert(IReadOnlyDictionary<string, string> Labels, IReadOnlyDictionary<string, string> Annotations, string State, string Value = "")
 {
+    /// <summary>The alerts <paramref name="prometheus"/> reports (<c>/api/v1/alerts</c>): pending and firing.</summary>
+    public static async Task<IReadOnlyList<ActiveAlert>> ReadAsync(PrometheusServer prometheus)
+    {
+        using var document = await prometheus.GetAsync("/api/v1/alerts");
+        Assert.Equal("success", document.RootElement.GetProperty("status").GetString());
+        return document.RootElement.GetProperty("data").GetProperty("alerts").EnumerateArray()
+            .Select(a => new ActiveAlert(
+                a.GetProperty("labels").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal),
+                a.GetProperty("annotations").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal),
+                a.GetProperty("state").GetString() ?? "",
+                a.GetProperty("value").GetString() ?? ""))
+            .ToList();
+    }
+
     public string Name => Labels["alertname"];
 
     public string Label(string name) => Labels.TryGetValue(name, out var value) ? value : "";

@@ -197,14 +197,14 @@ public sealed partial class DeployToolChecksTests
     }
 
     [Fact]
-    public void Alertmanager_inhibits_warnings_of_a_service_that_is_down()
+    public void Alertmanager_inhibits_warnings_of_an_instance_that_is_down()
     {
         var config = Yaml.ParseFile(DeployFiles.AlertmanagerConfig)!.AsObject();
         var rule = Assert.Single(config["inhibit_rules"]!.AsArray())!;
 
         Assert.Equal("alertname=\"TargetDown\"", Assert.Single(rule["source_matchers"]!.AsArray())!.GetValue<string>());
         Assert.Equal("severity=\"warning\"", Assert.Single(rule["target_matchers"]!.AsArray())!.GetValue<string>());
-        Assert.Equal(["job"], rule["equal"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(["job", "instance"], rule["equal"]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Contains(DeployFiles.ReadAlertRules(), r => r.Name == "TargetDown" && r.Expr == "up == 0");
         Assert.Contains("job", config["route"]!["group_by"]!.AsArray().Select(n => n!.GetValue<string>()));
     }

@@ -31,6 +31,32 @@ public sealed class DependencyOutageTests
         await Poll.UntilAsync(() => host.GetAsync("/health/ready"), p => p.Status == HttpStatusCode.OK, TimeSpan.FromSeconds(15));
     }
 
+    /// <summary>
+    /// The check runs on AspNetCore.HealthChecks.NpgSql, whose failure description is the driver's message; the
+    /// descriptions users see are the library's, the same whatever the driver said, and the error keeps the driver's reason.
+    /// </summary>
+    [Fact]
+    public async Task Postgres_check_describes_itself_in_the_librarys_words_up_and_down_and_keeps_the_drivers_reason_as_error()
+    {
+        await using var postgres = await PostgresServer.StartAsync();
+        await using var host = await HealthHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Observability:Health:Postgres:ConnectionString"] = postgres.ConnectionString,
+            ["Observability:Health:CacheMs"] = "0",
+        });
+
+        var (up, _) = await Poll.UntilAsync(() => host.GetAsync("/health/detailed"), p => p.Status == HttpStatusCode.OK, TimeSpan.FromSeconds(15));
+        Assert.Equal("PostgreSQL answered SELECT 1.", up.CheckDescription("postgres"));
+        Assert.Null(up.CheckError("postgres"));
+
+        await postgres.StopAsync();
+
+        var (down, _) = await Poll.UntilAsync(() => host.GetAsync("/health/detailed"), p => p.Status == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(5));
+        Assert.Equal("PostgreSQL did not answer SELECT 1.", down.CheckDescription("postgres"));
+        Assert.False(string.IsNullOrEmpty(down.CheckError("postgres")), down.ToString());
+        Assert.NotEqual(down.CheckDescription("postgres"), down.CheckError("postgres"));
+    }
+
     [Fact]
     public async Task A_stopped_dependency_shows_as_0_in_health_check_status_without_anyone_calling_the_endpoints()
     {

@@ -90,6 +90,8 @@ internal sealed record Probe(string Path, HttpStatusCode Status, string Text, st
 
     public string? CheckError(string name) => Body.GetProperty("checks").GetProperty(name).GetProperty("error").GetString();
 
+    public string? CheckDescription(string name) => Body.GetProperty("checks").GetProperty(name).GetProperty("description").GetString();
+
     public override string ToString() => $"{Path} {(int)Status} in {Elapsed.TotalMilliseconds:0} ms: {Text}";
 }
 

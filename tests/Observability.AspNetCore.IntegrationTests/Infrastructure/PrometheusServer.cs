@@ -54,10 +54,12 @@ public sealed class PrometheusServer : IAsyncDisposable
     /// <param name="configYaml">Content of prometheus.yml; may contain <see cref="PortPlaceholder"/>.</param>
     /// <param name="extraFiles">Relative file name → content, e.g. <c>{"rules.yml": "..."}</c> referenced from rule_files.</param>
     /// <param name="cancellationToken">Aborts the start.</param>
+    /// <param name="features">Feature flags to turn on (<c>--enable-feature</c>), e.g. <c>exemplar-storage</c>.</param>
     public static async Task<PrometheusServer> StartAsync(
         string configYaml,
         IReadOnlyDictionary<string, string>? extraFiles = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        IReadOnlyList<string>? features = null)
     {
         var executable = ProcessRunner.RequireOnPath("prometheus", "prometheus");
         for (var attempt = 1; ; attempt++)
@@ -66,7 +68,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             try
             {
                 await server.WriteFilesAsync(configYaml, extraFiles, cancellationToken);
-                await server.LaunchAsync(executable, cancellationToken);
+                await server.LaunchAsync(executable, features ?? [], cancellationToken);
                 return server;
             }
             catch (InvalidOperationException) when (attempt < StartAttempts && server.LogTail.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
@@ -199,7 +201,7 @@ public sealed class PrometheusServer : IAsyncDisposable
         }
     }
 
-    private async Task LaunchAsync(string executable, CancellationToken cancellationToken)
+    private async Task LaunchAsync(string executable, IReadOnlyList<string> features, CancellationToken cancellationToken)
     {
         var arguments = new List<string>
         {
@@ -208,6 +210,10 @@ public sealed class PrometheusServer : IAsyncDisposable
             $"--web.listen-address=127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}",
             "--web.enable-lifecycle",
         };
+        if (features.Count > 0)
+        {
+            arguments.Add("--enable-feature=" + string.Join(',', features));
+        }
 
         // Debian's build defaults these to /etc/prometheus/...; only pass them when they exist so the same
         // code works with an upstream tarball build too.
