@@ -11,6 +11,8 @@
 #                                                        part between the SLO markers, written here from the objectives
 #   grafana/dashboards/*.json                            the dashboards (the job variable reads <prefix>app_info)
 #   kubernetes/deployment.yaml                           the Deployment excerpt, with Observability__Metrics__Prefix set
+#   kubernetes/{service,servicemonitor,podmonitor}.yaml  the Service and the Prometheus Operator's scrape objects
+#   kubernetes/prometheusrule.yaml                       the rules above as a PrometheusRule (written here)
 #
 # The committed files under deploy/ are the source and the no-prefix rendering (a test checks that rendering without
 # a prefix reproduces them). The prefix goes on exactly the families the app prefixes (docs/metrics.md, the prefix
@@ -111,6 +113,9 @@ families+=("${bridged_families[@]}")
 # names and the prefix are [A-Za-z0-9_] only, so neither needs escaping in the sed expression.
 alternatives="$(IFS='|'; printf '%s' "${families[*]}")"
 rename="s/\\<(${alternatives})(_bucket|_sum|_count)?\\>/${prefix}&/g"
+# The SLO part's recorded names (job:…: and job_endpoint:…:, which the dashboard reads) carry it on their metric part;
+# done first, so a family inside one (job_endpoint:http_request_duration_seconds:…) is then left alone.
+recorded="s/\\<(job|job_endpoint):([a-z][a-z0-9_]*):/\\1:${prefix}\\2:/g"
 
 # --- The SLO part of the rules and their tests --------------------------------------------------------------------
 # Written here rather than kept in deploy/: its numbers follow from the objectives. It is written with the prefix in
@@ -144,10 +149,10 @@ annotations() {
   objective_facts "$1"
   local summary description pace
   if [[ "$2" == Fast ]]; then
-    summary="JOB: ENDPOINT burns its ${slo} budget fast (VALUE ${bad})"
+    summary="JOB: ENDPOINT burns its ${slo} budget at VALUEx, fast (${bad})"
     pace="at 6 to 14.4 times what ${objective} allows; at this pace the 30-day budget is gone within 5 days"
   else
-    summary="JOB: ENDPOINT burns its ${slo} budget (VALUE ${bad})"
+    summary="JOB: ENDPOINT burns its ${slo} budget at VALUEx (${bad})"
     pace="at 1 to 3 times what ${objective} allows; at this pace the 30-day budget is gone within 30 days"
   fi
   description="Service JOB: ${bad} on ENDPOINT ${pace}. ${look}"
@@ -166,13 +171,13 @@ burn_alerts() {
         # 14.4x spends 2% of the 30-day budget in 1 hour, 6x spends 5% in 6 hours: page.
         expr: |
           (
-            ${metric}:ratio_rate1h > (14.4 * ${budget})
-            and ${metric}:ratio_rate5m > (14.4 * ${budget})
+            ${metric}:ratio_rate1h / ${budget} > 14.4
+            and ${metric}:ratio_rate5m / ${budget} > 14.4
           )
           or
           (
-            ${metric}:ratio_rate6h > (6 * ${budget})
-            and ${metric}:ratio_rate30m > (6 * ${budget})
+            ${metric}:ratio_rate6h / ${budget} > 6
+            and ${metric}:ratio_rate30m / ${budget} > 6
           )
         for: 2m
         labels:
@@ -180,7 +185,7 @@ burn_alerts() {
           slo: ${slo}
         annotations:
 EOF
-  annotations "$1" Fast '{{ $labels.job }}' '{{ $labels.endpoint }}' '{{ $value | humanizePercentage }}' | sed 's/^/          /'
+  annotations "$1" Fast '{{ $labels.job }}' '{{ $labels.endpoint }}' '{{ printf `%.1f` $value }}' | sed 's/^/          /'
   objective_facts "$1"
   cat <<EOF
 
@@ -188,13 +193,13 @@ EOF
         # 3x spends 10% of the budget in a day, 1x all of it in 30 days: a ticket, not a page.
         expr: |
           (
-            ${metric}:ratio_rate1d > (3 * ${budget})
-            and ${metric}:ratio_rate2h > (3 * ${budget})
+            ${metric}:ratio_rate1d / ${budget} > 3
+            and ${metric}:ratio_rate2h / ${budget} > 3
           )
           or
           (
-            ${metric}:ratio_rate3d > ${budget}
-            and ${metric}:ratio_rate6h > ${budget}
+            ${metric}:ratio_rate3d / ${budget} > 1
+            and ${metric}:ratio_rate6h / ${budget} > 1
           )
         for: 15m
         labels:
@@ -202,7 +207,7 @@ EOF
           slo: ${slo}
         annotations:
 EOF
-  annotations "$1" Slow '{{ $labels.job }}' '{{ $labels.endpoint }}' '{{ $value | humanizePercentage }}' | sed 's/^/          /'
+  annotations "$1" Slow '{{ $labels.job }}' '{{ $labels.endpoint }}' '{{ printf `%.1f` $value }}' | sed 's/^/          /'
 }
 
 slo_rules() {
@@ -211,7 +216,7 @@ slo_rules() {
   # --latency-objective ${latency_objective} --latency-threshold ${latency_threshold}); render again to change them.
   # Availability: ${availability}% of the requests of each service and route answered without a 5xx over 30 days.
   # Latency: ${latency_objective}% of them answered within ${latency_threshold}s (a bucket bound of the request-duration histogram).
-  # Burn rate = the share of bad requests / the share the objective allows. Multi-window, multi-burn-rate alerts as in
+  # Burn rate = the share of bad requests / the share the objective allows (each alert's value). Multi-window, multi-burn-rate alerts as in
   # the SRE workbook: the long window measures the burn, the short one clears the alert soon after the burn stops.
   - name: observability-aspnetcore-slo-recording
     rules:
@@ -257,6 +262,16 @@ EOF
 EOF
   done
   cat <<EOF
+      # What the dashboard shows: the burn rate over the last hour (1 spends the budget in exactly 30 days) and the
+      # share of the 30 days' budget left (below 0: the objective is missed).
+      - record: job_endpoint:${prefix}http_requests_errors:burn_rate1h
+        expr: job_endpoint:${prefix}http_requests_errors:ratio_rate1h / ${availability_budget}
+      - record: job_endpoint:${prefix}http_requests_errors:budget_remaining30d
+        expr: 1 - job_endpoint:${prefix}http_requests_errors:ratio_rate30d / ${availability_budget}
+      - record: job_endpoint:${prefix}http_requests_slow:burn_rate1h
+        expr: job_endpoint:${prefix}http_requests_slow:ratio_rate1h / ${latency_budget}
+      - record: job_endpoint:${prefix}http_requests_slow:budget_remaining30d
+        expr: 1 - job_endpoint:${prefix}http_requests_slow:ratio_rate30d / ${latency_budget}
 
   - name: observability-aspnetcore-slo-alerts
     rules:
@@ -275,7 +290,7 @@ burn_case() {
   local bad good value
   bad="$(calc "1000 * $burn * $budget")"
   good="$(calc "1000 - $bad")"
-  value="$(awk "BEGIN { printf \"%.4g%%\", $burn * $budget * 100 }")"
+  value="$(awk "BEGIN { printf \"%.1f\", $burn }")"
   cat <<EOF
 
   - name: ${case}
@@ -310,12 +325,13 @@ slo_rule_tests() {
   cat <<EOF
   # BEGIN SLO rule tests: deploy/render.sh writes this part with the SLO rules, for the same objectives.
   # Each objective: a fast burn (15x the budget) pages, a slow one (2x) only tickets, one inside the budget (0.5x) is silent.
+  # The windows' ratios need no full window of data, so 25 minutes cover the for: of both alerts and keep promtool quick.
 EOF
   local name
   for name in Availability Latency; do
-    burn_case "$name" "${name}BudgetFastBurn pages, and the slow burn tickets, when 15x the budget fails for an hour" 15 70 65m "Fast Slow"
-    burn_case "$name" "${name}BudgetSlowBurn tickets, and the fast burn stays silent, when 2x the budget fails for hours" 2 420 400m Slow
-    burn_case "$name" "${name} burn alerts stay silent when half the budget fails" 0.5 420 400m none
+    burn_case "$name" "${name}BudgetFastBurn pages, and the slow burn tickets, when 15x the budget fails" 15 25 20m "Fast Slow"
+    burn_case "$name" "${name}BudgetSlowBurn tickets, and the fast burn stays silent, when 2x the budget fails" 2 25 20m Slow
+    burn_case "$name" "${name} burn alerts stay silent when half the budget fails" 0.5 25 20m none
   done
   cat <<EOF
 
@@ -350,6 +366,20 @@ EOF
             value: 0.05
           - labels: 'job_endpoint:${prefix}http_requests_errors:ratio_rate5m{job="api",endpoint="/api/other"}'
             value: 0
+      - expr: job_endpoint:${prefix}http_requests_errors:burn_rate1h
+        eval_time: 10m
+        exp_samples:
+          - labels: 'job_endpoint:${prefix}http_requests_errors:burn_rate1h{job="api",endpoint="/api/items"}'
+            value: $(awk "BEGIN { printf \"%.17g\", 0.05 / $availability_budget }")
+          - labels: 'job_endpoint:${prefix}http_requests_errors:burn_rate1h{job="api",endpoint="/api/other"}'
+            value: 0
+      - expr: job_endpoint:${prefix}http_requests_errors:budget_remaining30d
+        eval_time: 10m
+        exp_samples:
+          - labels: 'job_endpoint:${prefix}http_requests_errors:budget_remaining30d{job="api",endpoint="/api/items"}'
+            value: $(awk "BEGIN { printf \"%.17g\", 1 - 0.05 / $availability_budget }")
+          - labels: 'job_endpoint:${prefix}http_requests_errors:budget_remaining30d{job="api",endpoint="/api/other"}'
+            value: 1
   # END SLO rule tests
 EOF
 }
@@ -370,7 +400,7 @@ splice_slo() {
 render() {
   local relative="$1"
   mkdir -p "$(dirname "$out_abs/$relative")"
-  LC_ALL=C sed -E "$rename" "$deploy_dir/$relative" >"$out_abs/$relative"
+  LC_ALL=C sed -E -e "$recorded" -e "$rename" "$deploy_dir/$relative" >"$out_abs/$relative"
 }
 
 render prometheus/alerts.yml
@@ -380,7 +410,23 @@ slo_rule_tests | splice_slo "$out_abs/prometheus/alerts.test.yml"
 for dashboard in "$deploy_dir"/grafana/dashboards/*.json; do
   render "grafana/dashboards/$(basename "$dashboard")"
 done
-render kubernetes/deployment.yaml
+for manifest in "$deploy_dir"/kubernetes/*.yaml; do
+  [[ "$(basename "$manifest")" == prometheusrule.yaml ]] || render "kubernetes/$(basename "$manifest")"
+done
+
+# The PrometheusRule carries the rendered rule file's groups as its spec.groups, so both are one source.
+{
+  cat <<'EOF'
+# For the Prometheus Operator: the rules of prometheus/alerts.yml, written by deploy/render.sh (its spec.groups are that
+# file's groups, comments included). Prometheus loads it by its ruleSelector: add the labels that selector expects.
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata:
+  name: observability-aspnetcore
+spec:
+EOF
+  sed -n '/^groups:/,$p' "$out_abs/prometheus/alerts.yml" | sed 's/^./  &/'
+} >"$out_abs/kubernetes/prometheusrule.yaml"
 
 # The Deployment excerpt configures the prefix the rendered assets expect, as the first variable of the container.
 if [[ -n "$prefix" ]]; then

@@ -45,6 +45,8 @@ internal static class MetricFamilies
     public const string WorkerLastBeat = "worker_last_beat_timestamp_seconds";
     public const string OtlpSpansExported = "otlp_spans_exported_total";
     public const string OtlpSpansDropped = "otlp_spans_dropped_total";
+    public const string OtlpLogRecordsExported = "otlp_log_records_exported_total";
+    public const string OtlpLogRecordsDropped = "otlp_log_records_dropped_total";
 
     /// <summary>In the reference table's order (docs/metrics.md).</summary>
     public static readonly IReadOnlyList<string> All =
@@ -57,7 +59,7 @@ internal static class MetricFamilies
         ThreadPoolThreads, ThreadPoolQueueLength, ThreadPoolCompletedItems, LockContentions,
         AppInfo, LogLinesDropped,
         JobRuns, JobRunDuration, JobRunsInProgress, JobSlowRuns, JobQueueDepth, WorkerLastBeat,
-        OtlpSpansExported, OtlpSpansDropped,
+        OtlpSpansExported, OtlpSpansDropped, OtlpLogRecordsExported, OtlpLogRecordsDropped,
     ];
 }
 

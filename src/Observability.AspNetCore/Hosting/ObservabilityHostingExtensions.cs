@@ -89,6 +89,7 @@ public static class ObservabilityHostingExtensions
         {
             LogOutputMetrics.Register(registry.Families, services.GetRequiredService<SerilogPipeline>().Stdout);
             TracingMetrics.Register(registry.Families);
+            TracingMetrics.RegisterLogs(registry.Families);
         }
 
         return registry;

@@ -52,6 +52,7 @@ internal sealed class RequestCompletionLogger
 
     private readonly Serilog.ILogger _logger;
     private readonly CompletionLineEncoder? _direct;
+    private readonly Serilog.ILogger? _exports;
     private readonly bool _includeClientIp;
     private readonly bool _includeUserId;
     private readonly bool _authenticationRegistered;
@@ -67,6 +68,7 @@ internal sealed class RequestCompletionLogger
         _authenticationRegistered = services.GetService<IServiceProviderIsService>()?.IsService(typeof(IAuthenticationSchemeProvider)) ?? true;
         OwnEndpointsLevel = ToSerilog(logging.OwnEndpointsLevel);
         _direct = pipeline.DirectLines is { } sink ? new CompletionLineEncoder(sink, identity) : null;
+        _exports = _direct is null ? null : pipeline.Exports?.ForContext(Constants.SourceContextPropertyName, SourceContextName);
     }
 
     /// <summary>Null when own-endpoint events are turned off (<c>None</c>).</summary>
@@ -87,10 +89,14 @@ internal sealed class RequestCompletionLogger
         {
             var ip = _includeClientIp ? context.Connection.RemoteIpAddress : null;
             _direct.Write(context.Request, scope.RequestId, scope.Activity, endpoint, level, statusCode, timestamp, elapsedMs, ip, userId, db, aborted);
+
+            // Logs over OTLP: the direct line skipped the pipeline, so the event goes to the export sinks alone. Building
+            // it costs less than sending the line through Serilog, whose stdout formatting the direct path avoids.
+            _exports?.Write(CreateEvent(context, scope, endpoint, level, statusCode, timestamp, elapsedMs, null, aborted, userId, db));
             return;
         }
 
-        WriteEvent(context, scope, endpoint, level, statusCode, timestamp, elapsedMs, exception, aborted, userId, db);
+        _logger.Write(CreateEvent(context, scope, endpoint, level, statusCode, timestamp, elapsedMs, exception, aborted, userId, db));
     }
 
     internal static LogEventLevel? ToSerilog(LogLevel level) => level switch
@@ -104,7 +110,7 @@ internal sealed class RequestCompletionLogger
         _ => null,
     };
 
-    private void WriteEvent(HttpContext context, RequestScope scope, EndpointInfo endpoint, LogEventLevel level, int statusCode, DateTime timestamp, double elapsedMs, Exception? exception, bool aborted, string? userId, RequestDbStats? db)
+    private LogEvent CreateEvent(HttpContext context, RequestScope scope, EndpointInfo endpoint, LogEventLevel level, int statusCode, DateTime timestamp, double elapsedMs, Exception? exception, bool aborted, string? userId, RequestDbStats? db)
     {
         var request = context.Request;
         var clientIp = _includeClientIp ? context.Connection.RemoteIpAddress?.ToString() : null;
@@ -145,7 +151,7 @@ internal sealed class RequestCompletionLogger
 
         var activity = scope.Activity;
         // UTC: CLEF writes @t in UTC anyway, and the local-time conversion of DateTimeOffset.Now costs on every request.
-        _logger.Write(new LogEvent(new DateTimeOffset(timestamp), level, exception, aborted ? AbortedTemplate : Template, properties, activity?.TraceId ?? default, activity?.SpanId ?? default));
+        return new LogEvent(new DateTimeOffset(timestamp), level, exception, aborted ? AbortedTemplate : Template, properties, activity?.TraceId ?? default, activity?.SpanId ?? default);
     }
 
     /// <summary>

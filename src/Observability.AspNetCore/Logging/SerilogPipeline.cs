@@ -38,7 +38,8 @@ internal sealed class SerilogPipeline : IDisposable
         IHttpContextAccessor accessor,
         LogOutput output,
         IEnumerable<ILogEventSink> extraSinks,
-        IOptions<HostOptions> hostOptions)
+        IOptions<HostOptions> hostOptions,
+        IEnumerable<IEventExportSink> exportSinks)
     {
         _shutdownTimeout = hostOptions.Value.ShutdownTimeout;
         StderrSelfLog.Enable();
@@ -56,6 +57,7 @@ internal sealed class SerilogPipeline : IDisposable
         var stdout = new LogLineSink(output, formatter, o.Logging.StdoutBufferBytes);
         Stdout = stdout;
         var sinks = extraSinks.ToArray();
+        var exports = exportSinks.ToArray();
         DirectLines = o.Logging.Format == LogFormat.Json && sinks.Length == 0 && SetsLevelsOnly(configuration.GetSection(SerilogSectionName))
             ? stdout
             : null;
@@ -64,7 +66,17 @@ internal sealed class SerilogPipeline : IDisposable
         // keeping the defaults would silently drop every configured file sink.
         try
         {
-            Logger = SerilogSectionCheck.Apply(Configure(enricher, stdout, sinks), configuration, configuration.GetSection(SerilogSectionName)).CreateLogger();
+            Logger = SerilogSectionCheck.Apply(Configure(enricher, stdout, [.. sinks, .. exports]), configuration, configuration.GetSection(SerilogSectionName)).CreateLogger();
+            if (exports.Length > 0)
+            {
+                var exportOnly = new LoggerConfiguration().MinimumLevel.Verbose().Enrich.With(enricher);
+                foreach (var export in exports)
+                {
+                    exportOnly.WriteTo.Sink(export);
+                }
+
+                Exports = exportOnly.CreateLogger();
+            }
         }
         catch
         {
@@ -86,6 +98,13 @@ internal sealed class SerilogPipeline : IDisposable
     /// otherwise null, and every event goes through the Serilog pipeline.
     /// </summary>
     public LogLineSink? DirectLines { get; }
+
+    /// <summary>
+    /// The export sinks alone (logs over OTLP), behind the same enricher, or null when there are none. A completion event
+    /// whose line goes to stdout directly is written here too, so that it is exported like every other event. They are
+    /// also sinks of <see cref="Logger"/>, which disposes them.
+    /// </summary>
+    public Serilog.ILogger? Exports { get; }
 
     /// <summary>Marks the start of shutdown: from here the stdout sink has <see cref="HostOptions.ShutdownTimeout"/> to write out.</summary>
     public void OnStopping() => Interlocked.CompareExchange(ref _stoppingAt, Stopwatch.GetTimestamp(), 0);

@@ -38,4 +38,11 @@ public sealed class OtlpOptions
     /// arrives with a sampled or unsampled <c>traceparent</c> follows its caller's decision (parent-based sampling).
     /// </summary>
     public double SamplingRatio { get; set; } = 1.0;
+
+    /// <summary>
+    /// Export every log event, the completion event included, as an OTLP log record to the same endpoint, with the
+    /// same protocol and headers as the spans (<c>Observability:Otlp:Logs</c>); stdout is written as before. Default:
+    /// on when <c>OTEL_LOGS_EXPORTER</c> names <c>otlp</c>, else off. Needs an endpoint.
+    /// </summary>
+    public bool? Logs { get; set; }
 }

@@ -25,6 +25,10 @@ internal sealed class OtlpOptionsValidator(IConfiguration configuration) : IVali
                 failures.AddError($"{settings.ProtocolSource} must be '{OtlpOptions.GrpcProtocol}' or '{OtlpOptions.HttpProtobufProtocol}'; was '{settings.Protocol}'.");
             }
         }
+        else if (OtlpSettings.ResolveLogs(configuration, otlp) is (true, var logsSource))
+        {
+            failures.AddError($"{logsSource} turns logs over OTLP on, but no OTLP endpoint is configured: set {OtlpSettings.EndpointKey} or {OtlpSettings.EnvironmentEndpoint}.");
+        }
 
         if (!(otlp.SamplingRatio is >= 0 and <= 1))
         {

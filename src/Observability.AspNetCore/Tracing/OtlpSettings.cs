@@ -12,6 +12,8 @@ internal sealed record OtlpSettings(string Endpoint, string EndpointSource, stri
     public const string ProtocolKey = "Observability:Otlp:Protocol";
     public const string EnvironmentEndpoint = "OTEL_EXPORTER_OTLP_ENDPOINT";
     public const string EnvironmentProtocol = "OTEL_EXPORTER_OTLP_PROTOCOL";
+    public const string LogsKey = "Observability:Otlp:Logs";
+    public const string EnvironmentLogsExporter = "OTEL_LOGS_EXPORTER";
 
     /// <summary>The settings, or null when no endpoint is configured anywhere: tracing is off.</summary>
     public static OtlpSettings? Resolve(IConfiguration configuration, OtlpOptions? bound = null)
@@ -35,6 +37,45 @@ internal sealed record OtlpSettings(string Endpoint, string EndpointSource, stri
     public Uri TracesUri() => IsHttpProtobuf
         ? new Uri(Endpoint.TrimEnd('/') + "/v1/traces", UriKind.Absolute)
         : new Uri(Endpoint, UriKind.Absolute);
+
+    /// <summary>The URL log records go to: <c>/v1/logs</c> appended over <c>http/protobuf</c>, as for spans.</summary>
+    public Uri LogsUri() => IsHttpProtobuf
+        ? new Uri(Endpoint.TrimEnd('/') + "/v1/logs", UriKind.Absolute)
+        : new Uri(Endpoint, UriKind.Absolute);
+
+    /// <summary>
+    /// Whether log events are exported, and the key that said so: <c>Observability:Otlp:Logs</c>, else
+    /// <c>OTEL_LOGS_EXPORTER</c> (on when its list names <c>otlp</c>), else off. Unlike the OpenTelemetry SDKs, an unset
+    /// <c>OTEL_LOGS_EXPORTER</c> does not mean <c>otlp</c>: an endpoint set for traces alone must not start exporting logs.
+    /// </summary>
+    public static (bool On, string Source) ResolveLogs(IConfiguration configuration, OtlpOptions? bound = null)
+    {
+        if (bound?.Logs is { } configured)
+        {
+            return (configured, LogsKey);
+        }
+
+        if (bound is null && bool.TryParse(configuration[LogsKey], out var fromKey))
+        {
+            return (fromKey, LogsKey);
+        }
+
+        var exporters = configuration[EnvironmentLogsExporter] ?? Environment.GetEnvironmentVariable(EnvironmentLogsExporter);
+        if (string.IsNullOrWhiteSpace(exporters))
+        {
+            return (false, LogsKey);
+        }
+
+        foreach (var exporter in exporters.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (string.Equals(exporter, "otlp", StringComparison.OrdinalIgnoreCase))
+            {
+                return (true, EnvironmentLogsExporter);
+            }
+        }
+
+        return (false, EnvironmentLogsExporter);
+    }
 
     private static (string? Value, string Key) First(string? configured, string configuredKey, IConfiguration configuration, string variable)
     {

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Core;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Trace;
 
@@ -18,7 +20,8 @@ internal sealed class TracingLifetime(
     IConfiguration configuration,
     IHostApplicationLifetime lifetime,
     TracerProvider provider,
-    ILogger<TracingLifetime> logger) : IHostedService
+    ILogger<TracingLifetime> logger,
+    IServiceProvider services) : IHostedService
 {
     /// <summary>What the SDK's own disposal allows the processors; never more than that.</summary>
     private const int DisposeTimeoutMs = 5000;
@@ -30,8 +33,21 @@ internal sealed class TracingLifetime(
             logger.TracingEnabled(settings.IsHttpProtobuf ? OtlpOptions.HttpProtobufProtocol : OtlpOptions.GrpcProtocol, settings.TracesUri(), options.Value.Otlp.SamplingRatio);
         }
 
+        var logs = services.GetService<OtlpLogSink>();
+        if (logs is not null)
+        {
+            logger.OtlpLogsEnabled(logs.IsGrpc ? OtlpOptions.GrpcProtocol : OtlpOptions.HttpProtobufProtocol, logs.Endpoint);
+            var counters = services.GetRequiredService<MetricsRegistry>() is { Enabled: true } registry ? TracingMetrics.RegisterLogs(registry.Families) : default;
+            logs.Stats.Attach(counters.Exported, counters.Dropped, services.GetRequiredService<ILoggerFactory>().CreateLogger("Observability.AspNetCore.Tracing"));
+        }
+
         var timeout = Math.Min(exporterOptions.Get(Options.DefaultName).TimeoutMilliseconds, DisposeTimeoutMs);
-        lifetime.ApplicationStopped.Register(() => provider.Shutdown(timeout));
+        lifetime.ApplicationStopped.Register(() =>
+        {
+            // Both clocks start together, so spans and log records share one bound rather than waiting in turn.
+            logs?.StartShutdownClock();
+            provider.Shutdown(timeout);
+        });
         return Task.CompletedTask;
     }
 

@@ -12,4 +12,9 @@ internal static class TracingMetrics
     public static (Counter Exported, Counter Dropped) Register(MetricFamilyFactory families) => (
         families.CreateCounter(MetricFamilies.OtlpSpansExported, "Spans the OTLP collector accepted."),
         families.CreateCounter(MetricFamilies.OtlpSpansDropped, "Spans lost because their export to the OTLP collector failed."));
+
+    /// <summary>The families of logs over OTLP (<c>Observability:Otlp:Logs</c>), served at 0 while it is off.</summary>
+    public static (Counter Exported, Counter Dropped) RegisterLogs(MetricFamilyFactory families) => (
+        families.CreateCounter(MetricFamilies.OtlpLogRecordsExported, "Log records the OTLP collector accepted."),
+        families.CreateCounter(MetricFamilies.OtlpLogRecordsDropped, "Log records lost because their export to the OTLP collector failed."));
 }

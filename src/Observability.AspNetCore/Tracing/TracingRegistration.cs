@@ -71,6 +71,12 @@ internal static class TracingRegistration
         services.AddOptions<OtlpExporterOptions>().Configure<IOptions<ObservabilityOptions>>((exporter, options) =>
             ConfigureExporter(exporter, options.Value.Otlp, builder.Configuration));
 
+        if (OtlpSettings.ResolveLogs(builder.Configuration).On)
+        {
+            services.AddSingleton<OtlpLogSink>();
+            services.AddSingleton<Core.IEventExportSink>(static sp => sp.GetRequiredService<OtlpLogSink>());
+        }
+
         services.TryAddSingleton<EfCoreCommandSpans>();
         services.Add(ServiceDescriptor.Singleton(typeof(IDbContextOptionsConfiguration<>), typeof(EfCoreCommandSpansConfiguration<>)));
         services.AddHostedService<TracingLifetime>();

@@ -233,6 +233,13 @@ public sealed partial class DeployFileChecksTests
             foreach (var selector in selectors)
             {
                 Assert.True(selector.Matchers.Contains("job=~\"$job\"", StringComparison.Ordinal), $"{query}: {selector.Name}{selector.Matchers} is not filtered by job=~\"$job\" in {query.Expr}");
+                if (DeployFiles.ReadRecordingRules().SingleOrDefault(r => r.Name == selector.Name) is { } recorded)
+                {
+                    // A recorded SLO series is per service (and route), summed over instances: $instance cannot apply.
+                    Assert.DoesNotContain("instance", recorded.Level);
+                    continue;
+                }
+
                 Assert.True(selector.Matchers.Contains("instance=~\"$instance\"", StringComparison.Ordinal), $"{query}: {selector.Name}{selector.Matchers} is not filtered by instance=~\"$instance\" in {query.Expr}");
             }
         }
@@ -263,6 +270,33 @@ public sealed partial class DeployFileChecksTests
             },
             names);
         Assert.Contains(exprs, e => e.Contains("by (check)", StringComparison.Ordinal) && e.Contains("health_check_status", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Every_metric_family_the_package_emits_is_read_by_a_panel_and_the_slo_budgets_and_burn_rates_are_shown()
+    {
+        // The families of the metrics reference table and the bridged ones the assets use (render.sh's list).
+        var families = Metrics.PrometheusToolsTests.ReadReferenceTable().Keys
+            .Concat(BridgedFamilies().Match(File.ReadAllText(DeployFiles.Deploy("render.sh"))).Groups[1].Value
+                .Split((char[])[' ', '\n'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            .ToList();
+        Assert.Contains("db_client_connection_max", families);
+        Assert.Contains("log_lines_dropped_total", families);
+        var read = DeployFiles.PanelQueries().SelectMany(q => PromQlNames.Names(q.Expr)).ToHashSet(StringComparer.Ordinal);
+
+        var unread = families.Where(f => !new[] { "", "_bucket", "_sum", "_count" }.Any(s => read.Contains(f + s))).ToList();
+
+        Assert.True(unread.Count == 0, $"No panel queries: {string.Join(", ", unread)}");
+
+        // Both objectives: the budget left and the burn rate, from the series the SLO rules record.
+        var recorded = DeployFiles.ReadRecordingRules().Select(r => r.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in new[] { "http_requests_errors", "http_requests_slow" }.SelectMany(m => new[] { $"job_endpoint:{m}:budget_remaining30d", $"job_endpoint:{m}:burn_rate1h" }))
+        {
+            Assert.Contains(name, read);
+            Assert.Contains(name, recorded);
+        }
+
+        Assert.All(read.Where(n => n.Contains(':', StringComparison.Ordinal)), n => Assert.Contains(n, recorded));
     }
 
     // --- Kubernetes -----------------------------------------------------------------------------------------------------
@@ -422,6 +456,9 @@ public sealed partial class DeployFileChecksTests
     private static JsonObject ComposeServices() => Yaml.ParseFile(DeployFiles.Compose)!["services"]!.AsObject();
 
     private static string Type(JsonObject panel) => panel["type"]!.GetValue<string>();
+
+    [GeneratedRegex(@"^bridged_families=\(([^)]*)\)", RegexOptions.Multiline)]
+    private static partial Regex BridgedFamilies();
 
     /// <summary>Container path → compose source of a service's volumes.</summary>
     private static Dictionary<string, string> Mounts(JsonNode service) =>

@@ -72,6 +72,9 @@ public class DeployLiveStackFixture : IAsyncLifetime
         await RejectConnectionsAsync();
         await Task.Delay(TimeSpan.FromSeconds(1.5));
 
+        // The SLO panels read series the rules record from the requests above.
+        await _stack.Prometheus.WaitForQueryResultAsync($"job_endpoint:{Prefix}http_requests_errors:budget_remaining30d{{endpoint=\"/api/boom\"}} < 1", TimeSpan.FromSeconds(20));
+
         (Exposition, Families) = await _stack.ScrapeAsync();
     }
 

@@ -71,8 +71,8 @@ public sealed class BrokenCollectorTests(ITestOutputHelper output)
         Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(ExporterTimeoutMs + 2500), $"Shutdown took {clock.ElapsedMilliseconds} ms.\n{sample.App.OutputDump}");
     }
 
-    /// <summary>Polls the scrape until the unlabelled counter is above zero; returns its value.</summary>
-    internal static async Task<double> WaitForCounterAsync(SampleApiProcess sample, string name)
+    /// <summary>Polls the scrape until the unlabelled counter is above zero and at least <paramref name="atLeast"/>; returns its value.</summary>
+    internal static async Task<double> WaitForCounterAsync(SampleApiProcess sample, string name, double atLeast = 0)
     {
         var clock = Stopwatch.StartNew();
         while (true)
@@ -80,12 +80,12 @@ public sealed class BrokenCollectorTests(ITestOutputHelper output)
             var scrape = await sample.Client.GetStringAsync("/metrics");
             var line = scrape.Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
             var value = line is null ? 0 : double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-            if (value > 0)
+            if (value > 0 && value >= atLeast)
             {
                 return value;
             }
 
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"{name} stayed at 0. Last scrape:\n{scrape}");
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"{name} stayed at {value}. Last scrape:\n{scrape}");
             await Task.Delay(200);
         }
     }

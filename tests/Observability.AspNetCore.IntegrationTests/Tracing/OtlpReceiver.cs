@@ -10,26 +10,30 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Proto.Collector.Logs.V1;
 using OpenTelemetry.Proto.Collector.Trace.V1;
 using OpenTelemetry.Proto.Common.V1;
+using OpenTelemetry.Proto.Logs.V1;
 using OpenTelemetry.Proto.Trace.V1;
 
 namespace Observability.AspNetCore.IntegrationTests.Tracing;
 
 /// <summary>
 /// An OTLP receiver on two free loopback ports, real Kestrel accepting what a collector accepts: on its HTTP port POST
-/// <c>/v1/traces</c> with <c>application/x-protobuf</c> (gzip or not), on its gRPC port (HTTP/2 without TLS) the
-/// <c>TraceService/Export</c> method, served by Grpc.AspNetCore from the OTLP <c>.proto</c> files. Every span is decoded
-/// and kept. Anything else answers 404 (a wrong path) or 415 (a wrong content type) and is counted, so an exporter
+/// <c>/v1/traces</c> and <c>/v1/logs</c> with <c>application/x-protobuf</c> (gzip or not), on its gRPC port (HTTP/2
+/// without TLS) the <c>TraceService/Export</c> and <c>LogsService/Export</c> methods, served by Grpc.AspNetCore from the
+/// OTLP <c>.proto</c> files. Every span and log record is decoded and kept. Anything else answers 404 (a wrong path) or 415 (a wrong content type) and is counted, so an exporter
 /// posting to the wrong place fails the test.
 /// </summary>
 internal sealed class OtlpReceiver : IAsyncDisposable
 {
     public const string TracesPath = "/v1/traces";
+    public const string LogsPath = "/v1/logs";
     private const string ProtobufContentType = "application/x-protobuf";
 
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<ReceivedSpan> _spans = new();
+    private readonly ConcurrentQueue<ReceivedLogRecord> _logs = new();
     private readonly ConcurrentQueue<string> _rejected = new();
 
     private OtlpReceiver(WebApplication app) => _app = app;
@@ -46,6 +50,13 @@ internal sealed class OtlpReceiver : IAsyncDisposable
     private int _grpcExports;
 
     public IReadOnlyList<ReceivedSpan> Spans => _spans.ToArray();
+
+    public IReadOnlyList<ReceivedLogRecord> LogRecords => _logs.ToArray();
+
+    /// <summary>Export calls of log records, over either protocol.</summary>
+    public int LogExports => Volatile.Read(ref _logExports);
+
+    private int _logExports;
 
     /// <summary>The headers of every accepted export request (HTTP and gRPC).</summary>
     public IReadOnlyList<IReadOnlyDictionary<string, string>> ExportHeaders => _headers.ToArray();
@@ -72,7 +83,9 @@ internal sealed class OtlpReceiver : IAsyncDisposable
         var app = builder.Build();
         var receiver = created = new OtlpReceiver(app);
         app.MapGrpcService<TraceServiceEndpoint>();
+        app.MapGrpcService<LogsServiceEndpoint>();
         app.Map(TracesPath, receiver.ReceiveAsync);
+        app.Map(LogsPath, receiver.ReceiveLogsAsync);
         app.MapFallback(receiver.Reject);
         await app.StartAsync();
         receiver.Endpoint = $"http://127.0.0.1:{((IPEndPoint)http!.EndPoint).Port}";
@@ -116,6 +129,43 @@ internal sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
+    private void Record(ExportLogsServiceRequest export)
+    {
+        Interlocked.Increment(ref _logExports);
+        foreach (var resourceLogs in export.ResourceLogs)
+        {
+            var resource = Attributes(resourceLogs.Resource?.Attributes);
+            foreach (var scopeLogs in resourceLogs.ScopeLogs)
+            {
+                foreach (var record in scopeLogs.LogRecords)
+                {
+                    _logs.Enqueue(new ReceivedLogRecord(
+                        Hex(record.TraceId),
+                        Hex(record.SpanId),
+                        record.Flags,
+                        record.SeverityNumber,
+                        record.SeverityText,
+                        record.Body?.StringValue,
+                        scopeLogs.Scope?.Name ?? "",
+                        Attributes(record.Attributes),
+                        resource));
+                }
+            }
+        }
+    }
+
+    /// <summary>The gRPC logs service a collector implements, generated from <c>logs_service.proto</c>.</summary>
+    private sealed class LogsServiceEndpoint(OtlpReceiver receiver) : LogsService.LogsServiceBase
+    {
+        public override Task<ExportLogsServiceResponse> Export(ExportLogsServiceRequest request, ServerCallContext context)
+        {
+            Interlocked.Increment(ref receiver._grpcExports);
+            receiver.KeepHeaders(context.GetHttpContext());
+            receiver.Record(request);
+            return Task.FromResult(new ExportLogsServiceResponse());
+        }
+    }
+
     /// <summary>The gRPC service a collector implements, generated from <c>trace_service.proto</c>.</summary>
     private sealed class TraceServiceEndpoint(OtlpReceiver receiver) : TraceService.TraceServiceBase
     {
@@ -129,20 +179,27 @@ internal sealed class OtlpReceiver : IAsyncDisposable
     }
 
     /// <summary>Waits until the spans received so far satisfy <paramref name="condition"/>; fails with what arrived.</summary>
-    public async Task<IReadOnlyList<ReceivedSpan>> WaitForSpansAsync(Func<IReadOnlyList<ReceivedSpan>, bool> condition, TimeSpan? timeout = null)
+    public Task<IReadOnlyList<ReceivedSpan>> WaitForSpansAsync(Func<IReadOnlyList<ReceivedSpan>, bool> condition, TimeSpan? timeout = null) =>
+        WaitForAsync(() => Spans, condition, timeout, "spans");
+
+    /// <summary>Waits until the log records received so far satisfy <paramref name="condition"/>; fails with what arrived.</summary>
+    public Task<IReadOnlyList<ReceivedLogRecord>> WaitForLogRecordsAsync(Func<IReadOnlyList<ReceivedLogRecord>, bool> condition, TimeSpan? timeout = null) =>
+        WaitForAsync(() => LogRecords, condition, timeout, "log records");
+
+    private async Task<IReadOnlyList<T>> WaitForAsync<T>(Func<IReadOnlyList<T>> received, Func<IReadOnlyList<T>, bool> condition, TimeSpan? timeout, string what)
     {
         var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
         while (true)
         {
-            var spans = Spans;
-            if (condition(spans))
+            var items = received();
+            if (condition(items))
             {
-                return spans;
+                return items;
             }
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"The receiver did not get the expected spans. Received:\n{string.Join('\n', spans)}\nRejected requests:\n{string.Join('\n', Rejected)}");
+                throw new TimeoutException($"The receiver did not get the expected {what}. Received:\n{string.Join('\n', items)}\nRejected requests:\n{string.Join('\n', Rejected)}");
             }
 
             await Task.Delay(100);
@@ -151,18 +208,43 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
     private async Task ReceiveAsync(HttpContext context)
     {
+        if (await ReadExportAsync(context) is not { } body)
+        {
+            return;
+        }
+
+        Record(ExportTraceServiceRequest.Parser.ParseFrom(body));
+        context.Response.ContentType = ProtobufContentType;
+        await context.Response.Body.WriteAsync(new ExportTraceServiceResponse().ToByteArray(), context.RequestAborted);
+    }
+
+    private async Task ReceiveLogsAsync(HttpContext context)
+    {
+        if (await ReadExportAsync(context) is not { } body)
+        {
+            return;
+        }
+
+        Record(ExportLogsServiceRequest.Parser.ParseFrom(body));
+        context.Response.ContentType = ProtobufContentType;
+        await context.Response.Body.WriteAsync(new ExportLogsServiceResponse().ToByteArray(), context.RequestAborted);
+    }
+
+    /// <summary>The body of an OTLP/HTTP export, or null when a collector would refuse the request (answered here).</summary>
+    private async Task<byte[]?> ReadExportAsync(HttpContext context)
+    {
         var request = context.Request;
         if (!HttpMethods.IsPost(request.Method))
         {
             await Reject(context);
-            return;
+            return null;
         }
 
         if (!string.Equals(request.ContentType, ProtobufContentType, StringComparison.OrdinalIgnoreCase))
         {
             _rejected.Enqueue($"{request.Method} {request.Path} ({request.ContentType})");
             context.Response.StatusCode = StatusCodes.Status415UnsupportedMediaType;
-            return;
+            return null;
         }
 
         var body = request.Body;
@@ -174,10 +256,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
         using var buffer = new MemoryStream();
         await body.CopyToAsync(buffer, context.RequestAborted);
         KeepHeaders(context);
-        Record(ExportTraceServiceRequest.Parser.ParseFrom(buffer.ToArray()));
-
-        context.Response.ContentType = ProtobufContentType;
-        await context.Response.Body.WriteAsync(new ExportTraceServiceResponse().ToByteArray(), context.RequestAborted);
+        return buffer.ToArray();
     }
 
     private static string Hex(ByteString bytes) => Convert.ToHexStringLower(bytes.Span);
@@ -230,6 +309,28 @@ internal sealed record ReceivedSpan(
 
     public override string ToString() =>
         $"{Kind} '{Name}' trace={TraceId} span={SpanId} parent={ParentSpanId} scope={Scope} status={Status} attributes={{{string.Join(", ", Attributes.Select(a => $"{a.Key}={a.Value}"))}}} events=[{string.Join(", ", Events.Select(e => e.Name))}]";
+}
+
+/// <summary>One log record as the receiver decoded it.</summary>
+internal sealed record ReceivedLogRecord(
+    string TraceId,
+    string SpanId,
+    uint Flags,
+    SeverityNumber Severity,
+    string SeverityText,
+    string? Body,
+    string Scope,
+    IReadOnlyDictionary<string, object?> Attributes,
+    IReadOnlyDictionary<string, object?> Resource)
+{
+    public string? Attribute(string key) => Attributes.TryGetValue(key, out var value) ? Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) : null;
+
+    public override string ToString() =>
+        $"{SeverityText}({(int)Severity}) trace={TraceId} span={SpanId} flags={Flags} scope={Scope} body='{Body}' attributes={{{string.Join(", ", Attributes.Select(a => $"{a.Key}={Show(a.Value)}"))}}}";
+
+    private static string? Show(object? value) => value is IReadOnlyDictionary<string, object?> map
+        ? "{" + string.Join(", ", map.Select(a => $"{a.Key}={Show(a.Value)}")) + "}"
+        : Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>A span event (e.g. <c>exception</c>) as the receiver decoded it.</summary>

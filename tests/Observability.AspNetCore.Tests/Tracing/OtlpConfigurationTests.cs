@@ -76,6 +76,38 @@ public sealed class OtlpConfigurationTests
         Assert.Contains("'http/json'", validation.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Observability:Otlp:Logs", "true", "Observability:Otlp:Logs")]
+    [InlineData("OTEL_LOGS_EXPORTER", "otlp", "OTEL_LOGS_EXPORTER")]
+    public void Logs_over_otlp_without_an_endpoint_stops_startup_naming_the_setting(string key, string value, string named)
+    {
+        var ex = BuildAndStart(new Dictionary<string, string?> { [key] = value, ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "" });
+
+        var validation = Assert.IsType<OptionsValidationException>(ex);
+        Assert.Contains(named, validation.Message, StringComparison.Ordinal);
+        Assert.Contains("Observability:Otlp:Endpoint", validation.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(null, null, false)]
+    [InlineData("true", null, true)]
+    [InlineData(null, "otlp", true)]
+    [InlineData(null, "console,otlp", true)]
+    [InlineData(null, "none", false)]
+    [InlineData("false", "otlp", false)]
+    public void Logs_over_otlp_is_registered_only_when_the_setting_or_otel_logs_exporter_asks_for_it(string? setting, string? variable, bool registered)
+    {
+        var builder = TestApp.CreateBuilder(new Dictionary<string, string?>
+        {
+            ["Observability:Otlp:Endpoint"] = "http://127.0.0.1:4318",
+            ["Observability:Otlp:Logs"] = setting,
+            ["OTEL_LOGS_EXPORTER"] = variable,
+        });
+        builder.AddObservability();
+
+        Assert.Equal(registered, builder.Services.Any(d => d.ServiceType == typeof(Observability.AspNetCore.Core.IEventExportSink)));
+    }
+
     [Fact]
     public void A_bad_header_value_is_named_by_its_header_and_never_shown()
     {
