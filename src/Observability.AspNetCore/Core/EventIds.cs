@@ -35,4 +35,6 @@ internal static class EventIds
     // Tracing
     public const int TracingEnabled = 1600;
     public const int OtlpExportFailed = 1601;
+    public const int OtlpLogsEnabled = 1602;
+    public const int OtlpLogExportFailed = 1603;
 }
