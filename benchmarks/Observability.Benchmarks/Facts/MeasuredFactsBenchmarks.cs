@@ -4,7 +4,6 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Http;
 using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Pipeline;
-using Observability.AspNetCore.RequestId;
 using Prometheus;
 using Serilog;
 using Serilog.Core;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Observability.AspNetCore.Core;
 
 namespace Observability.AspNetCore.Jobs;
 
@@ -6,14 +7,14 @@ namespace Observability.AspNetCore.Jobs;
 internal static partial class Log
 {
     /// <summary>One per run: Information when it succeeded or was cancelled, Error with the exception when it failed.</summary>
-    [LoggerMessage(EventId = 1500, EventName = "JobRunCompleted", Message = "Job {JobName} run {JobRunId} {Outcome} in {Elapsed} ms")]
+    [LoggerMessage(EventId = EventIds.JobRunCompleted, EventName = nameof(EventIds.JobRunCompleted), Message = "Job {JobName} run {JobRunId} {Outcome} in {Elapsed} ms")]
     public static partial void JobRunCompleted(this ILogger logger, LogLevel level, Exception? exception, string jobName, string jobRunId, string outcome, double elapsed);
 
-    [LoggerMessage(EventId = 1501, EventName = "SlowJobRun", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = EventIds.SlowJobRun, EventName = nameof(EventIds.SlowJobRun), Level = LogLevel.Warning,
         Message = "Slow job run: {JobName} run {JobRunId} {Outcome} in {Elapsed} ms (threshold {ThresholdMs} ms)")]
     public static partial void SlowJobRun(this ILogger logger, string jobName, string jobRunId, string outcome, double elapsed, int thresholdMs);
 
-    [LoggerMessage(EventId = 1502, EventName = "JobNamesCapped", Level = LogLevel.Warning,
+    [LoggerMessage(EventId = EventIds.JobNamesCapped, EventName = nameof(EventIds.JobNamesCapped), Level = LogLevel.Warning,
         Message = "More than {MaxJobNames} distinct {Kind} names: {Name} and any further ones are counted under 'other' in the metrics (Observability:Jobs:MaxJobNames)")]
     public static partial void NamesCapped(this ILogger logger, int maxJobNames, string kind, string name);
 }

@@ -35,11 +35,11 @@ internal sealed class CompletionLineEncoder
         _template = Encoding.UTF8.GetBytes("," + Encoded("@mt", RequestCompletionLogger.TemplateText));
         _abortedTemplate = Encoding.UTF8.GetBytes("," + Encoded("@mt", RequestCompletionLogger.AbortedTemplateText));
         _tail = Encoding.UTF8.GetBytes(
-            $",\"{LogPropertyNames.EventId}\":{{\"Id\":{RequestCompletionLogger.EventIdValue},\"Name\":\"{RequestCompletionLogger.EventName}\"}}"
-            + "," + Encoded(LogPropertyNames.SourceContext, RequestCompletionLogger.SourceContextName)
-            + "," + Encoded(LogPropertyNames.Service, identity.Name)
-            + "," + Encoded(LogPropertyNames.Version, identity.Version)
-            + "," + Encoded(LogPropertyNames.Environment, identity.Environment)
+            $",\"{CompletionFields.EventId.Name}\":{{\"Id\":{RequestCompletionLogger.EventIdValue},\"Name\":\"{RequestCompletionLogger.EventName}\"}}"
+            + "," + Encoded(CompletionFields.SourceContext.Name, RequestCompletionLogger.SourceContextName)
+            + "," + Encoded(CompletionFields.Service.Name, identity.Name)
+            + "," + Encoded(CompletionFields.Version.Name, identity.Version)
+            + "," + Encoded(CompletionFields.Environment.Name, identity.Environment)
             + "}\n");
     }
 
@@ -86,15 +86,15 @@ internal sealed class CompletionLineEncoder
             }
         }
 
-        line.Raw(",\"RequestMethod\":"u8);
+        line.Raw(CompletionFields.RequestMethod.Json);
         line.String(method);
-        line.Raw(",\"RequestPath\":"u8);
+        line.Raw(CompletionFields.RequestPath.Json);
         line.String(pathBase, path);
-        line.Raw(",\"StatusCode\":"u8);
+        line.Raw(CompletionFields.StatusCode.Json);
         line.Number(statusCode);
-        line.Raw(",\"Elapsed\":"u8);
+        line.Raw(CompletionFields.Elapsed.Json);
         line.Milliseconds(elapsedMs);
-        line.Raw(",\"RequestId\":"u8);
+        line.Raw(CompletionFields.RequestId.Json);
         line.String(requestId);
         if (route is not null)
         {
@@ -103,27 +103,28 @@ internal sealed class CompletionLineEncoder
 
         if (clientIp is not null)
         {
-            line.Raw(",\"ClientIp\":"u8);
+            line.Raw(CompletionFields.ClientIp.Json);
             line.IPAddress(clientIp);
         }
 
         if (userId is not null)
         {
-            line.Raw(",\"UserId\":"u8);
+            line.Raw(CompletionFields.UserId.Json);
             line.String(userId);
         }
 
         if (db is not null)
         {
-            line.Raw(",\"DbCommands\":"u8);
+            line.Raw(CompletionFields.DbCommands.Json);
             line.Number(db.Commands);
-            line.Raw(",\"DbElapsed\":"u8);
+            line.Raw(CompletionFields.DbElapsed.Json);
             line.Milliseconds(db.ElapsedMs);
         }
 
         if (aborted)
         {
-            line.Raw(",\"Aborted\":true"u8);
+            line.Raw(CompletionFields.Aborted.Json);
+            line.Raw("true"u8);
         }
 
         line.Raw(_tail);
@@ -131,7 +132,7 @@ internal sealed class CompletionLineEncoder
     }
 
     /// <summary><c>,"Route":"..."</c> for an endpoint, encoded once per endpoint.</summary>
-    public static byte[] EncodeRoute(string route) => Encoding.UTF8.GetBytes("," + Encoded(LogPropertyNames.Route, route));
+    public static byte[] EncodeRoute(string route) => Encoding.UTF8.GetBytes("," + Encoded(CompletionFields.Route.Name, route));
 
     private static string LevelName(LogEventLevel level) => level switch
     {

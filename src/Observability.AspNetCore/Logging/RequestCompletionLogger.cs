@@ -28,8 +28,8 @@ namespace Observability.AspNetCore.Logging;
 /// </summary>
 internal sealed class RequestCompletionLogger
 {
-    public const int EventIdValue = 1050;
-    public const string EventName = "RequestCompleted";
+    public const int EventIdValue = EventIds.RequestCompleted;
+    public const string EventName = nameof(EventIds.RequestCompleted);
     public const string SourceContextName = "Observability.AspNetCore.RequestLogging";
 
     public const string TemplateText = "{RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed} ms";
@@ -45,10 +45,10 @@ internal sealed class RequestCompletionLogger
     public static readonly MessageTemplate AbortedTemplate = new MessageTemplateParser().Parse(AbortedTemplateText);
 
     private static readonly LogEventProperty EventIdProperty = new(
-        LogPropertyNames.EventId,
+        CompletionFields.EventId.Name,
         new StructureValue([new LogEventProperty("Id", new ScalarValue(EventIdValue)), new LogEventProperty("Name", new ScalarValue(EventName))]));
 
-    private static readonly LogEventProperty AbortedProperty = new(LogPropertyNames.Aborted, new ScalarValue(true));
+    private static readonly LogEventProperty AbortedProperty = new(CompletionFields.Aborted.Name, new ScalarValue(true));
 
     private readonly Serilog.ILogger _logger;
     private readonly CompletionLineEncoder? _direct;
@@ -117,10 +117,10 @@ internal sealed class RequestCompletionLogger
         var count = 6 + (endpoint.RouteProperty is null ? 0 : 1) + (clientIp is null ? 0 : 1) + (userId is null ? 0 : 1) + (aborted ? 1 : 0) + (db is null ? 0 : 2);
         var properties = new LogEventProperty[count];
         var i = 0;
-        properties[i++] = new LogEventProperty(LogPropertyNames.RequestMethod, new ScalarValue(request.Method));
-        properties[i++] = new LogEventProperty(LogPropertyNames.RequestPath, new ScalarValue(request.PathBase.HasValue ? request.PathBase.Add(request.Path).Value : request.Path.Value));
-        properties[i++] = new LogEventProperty(LogPropertyNames.StatusCode, new ScalarValue(statusCode));
-        properties[i++] = new LogEventProperty(LogPropertyNames.Elapsed, new ScalarValue(Math.Round(elapsedMs, 3)));
+        properties[i++] = new LogEventProperty(CompletionFields.RequestMethod.Name, new ScalarValue(request.Method));
+        properties[i++] = new LogEventProperty(CompletionFields.RequestPath.Name, new ScalarValue(request.PathBase.HasValue ? request.PathBase.Add(request.Path).Value : request.Path.Value));
+        properties[i++] = new LogEventProperty(CompletionFields.StatusCode.Name, new ScalarValue(statusCode));
+        properties[i++] = new LogEventProperty(CompletionFields.Elapsed.Name, new ScalarValue(Math.Round(elapsedMs, 3)));
         properties[i++] = scope.RequestIdProperty;
         properties[i++] = EventIdProperty;
         if (endpoint.RouteProperty is { } route)
@@ -130,18 +130,18 @@ internal sealed class RequestCompletionLogger
 
         if (clientIp is not null)
         {
-            properties[i++] = new LogEventProperty(LogPropertyNames.ClientIp, new ScalarValue(clientIp));
+            properties[i++] = new LogEventProperty(CompletionFields.ClientIp.Name, new ScalarValue(clientIp));
         }
 
         if (userId is not null)
         {
-            properties[i++] = new LogEventProperty(LogPropertyNames.UserId, new ScalarValue(userId));
+            properties[i++] = new LogEventProperty(CompletionFields.UserId.Name, new ScalarValue(userId));
         }
 
         if (db is not null)
         {
-            properties[i++] = new LogEventProperty(LogPropertyNames.DbCommands, new ScalarValue(db.Commands));
-            properties[i++] = new LogEventProperty(LogPropertyNames.DbElapsed, new ScalarValue(Math.Round(db.ElapsedMs, 3)));
+            properties[i++] = new LogEventProperty(CompletionFields.DbCommands.Name, new ScalarValue(db.Commands));
+            properties[i++] = new LogEventProperty(CompletionFields.DbElapsed.Name, new ScalarValue(Math.Round(db.ElapsedMs, 3)));
         }
 
         if (aborted)

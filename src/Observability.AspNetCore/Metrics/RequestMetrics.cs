@@ -42,8 +42,6 @@ internal sealed class RequestMetrics : IDisposable
         InProgress = Families.CreateGauge(MetricFamilies.HttpRequestsInProgress, "HTTP requests being served, by method.", "method");
         Exceptions = Families.CreateCounter(MetricFamilies.HttpRequestExceptions, "Unhandled exceptions thrown by request handlers, by method, route template and exception type.", "method", "endpoint", "exception");
 
-        // Fed by the slow-request feature through the middleware.
-        SlowRequests = Families.CreateCounter(MetricFamilies.HttpSlowRequests, "Requests slower than their slow-request threshold, by method and route template.", "method", "endpoint");
 
         _inProgress = new Gauge.Child[HttpMethodLabels.Values.Length];
         for (var i = 0; i < _inProgress.Length; i++)
@@ -90,8 +88,6 @@ internal sealed class RequestMetrics : IDisposable
     public Gauge InProgress { get; }
 
     public Counter Exceptions { get; }
-
-    public Counter SlowRequests { get; }
 
     public Gauge.Child InProgressFor(int methodIndex) => _inProgress[methodIndex];
 

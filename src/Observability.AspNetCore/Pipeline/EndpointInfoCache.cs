@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics;
+using Observability.AspNetCore.SlowRequests;
 
 namespace Observability.AspNetCore.Pipeline;
 
@@ -14,22 +15,16 @@ internal sealed class EndpointInfoCache
 {
     private readonly ConditionalWeakTable<Endpoint, EndpointInfo> _cache = new();
     private readonly ConditionalWeakTable<Endpoint, EndpointInfo>.CreateValueCallback _create;
-    private readonly int _globalThresholdMs;
+    private readonly SlowRequestThresholds _thresholds;
     private readonly bool _metrics;
-    private readonly Dictionary<string, int> _routeThresholds = new(StringComparer.Ordinal);
 
     public EndpointInfoCache(IOptions<ObservabilityOptions> options)
     {
-        var slow = options.Value.SlowRequests;
-        _globalThresholdMs = slow.ThresholdMs;
+        _thresholds = new SlowRequestThresholds(options.Value.SlowRequests);
         _metrics = options.Value.Metrics.Enabled;
-        foreach (var route in slow.Routes ?? [])
-        {
-            _routeThresholds[route.Route] = route.ThresholdMs;
-        }
 
         _create = Create;
-        Unmatched = new(endpoint: null, route: null, EndpointInfo.UnmatchedLabel, isOwnEndpoint: false, _globalThresholdMs, isStreaming: false, routeJson: null)
+        Unmatched = new(endpoint: null, route: null, EndpointInfo.UnmatchedLabel, isOwnEndpoint: false, _thresholds.GlobalMs, isStreaming: false, routeJson: null)
         {
             MetricSeries = _metrics ? new EndpointSeries(EndpointInfo.UnmatchedLabel) : null,
         };
@@ -43,8 +38,7 @@ internal sealed class EndpointInfoCache
     private EndpointInfo Create(Endpoint endpoint)
     {
         var route = (endpoint as RouteEndpoint)?.RoutePattern.RawText;
-        var threshold = endpoint.Metadata.GetMetadata<SlowRequestThresholdAttribute>()?.Milliseconds
-            ?? (route is not null && _routeThresholds.TryGetValue(route, out var configured) ? configured : _globalThresholdMs);
+        var threshold = _thresholds.For(endpoint, route);
         var label = route ?? endpoint.DisplayName ?? "unknown";
         return new EndpointInfo(
             endpoint,

@@ -243,11 +243,7 @@ internal sealed class ObservabilityMiddleware
             }
         }
 
-        if (!aborted && !endpoint.IsOwnEndpoint && !scope.ExcludedFromSlowDetection && endpoint.SlowThresholdMs > 0
-            && elapsedMs > endpoint.SlowThresholdMs && !endpoint.IsStreaming && !EventStream.Is(context.Response.ContentType))
-        {
-            ReportSlow(context, endpoint, statusCode, elapsedMs, methodIndex);
-        }
+        _slow.OnCompleted(context, scope, endpoint, statusCode, elapsedMs, methodIndex, aborted);
 
         if (scope.Db is { } db)
         {
@@ -261,19 +257,6 @@ internal sealed class ObservabilityMiddleware
         if (level is { } l && _completion.IsEnabled(l))
         {
             _completion.Write(context, scope, endpoint, l, statusCode, end, elapsedMs, failure, aborted);
-        }
-    }
-
-    private void ReportSlow(HttpContext context, EndpointInfo endpoint, int statusCode, double elapsedMs, int methodIndex)
-    {
-        if (methodIndex != NotMeasured)
-        {
-            _metrics!.SlowRequests.WithLabels(HttpMethodLabels.Values[methodIndex], endpoint.MetricLabel).Inc();
-        }
-
-        if (_slow.TryTakeWarning())
-        {
-            _slow.Logger.SlowRequest(context.Request.Method, context.Request.Path.Value ?? "/", endpoint.MetricLabel, statusCode, Math.Round(elapsedMs, 1), endpoint.SlowThresholdMs);
         }
     }
 

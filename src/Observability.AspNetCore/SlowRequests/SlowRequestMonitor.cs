@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore.Core;
+using Prometheus;
 
 namespace Observability.AspNetCore.SlowRequests;
 
@@ -24,11 +26,15 @@ internal sealed class SlowRequestMonitor : IHostedService, IDisposable
     private readonly long _hungAfterTicks;
     private readonly WarningBudget _budget;
     private readonly Heartbeat _heartbeat;
+    private readonly Counter? _slowRequests;
     private int _nextSlot;
     private IDisposable? _ticking;
 
-    public SlowRequestMonitor(IOptions<ObservabilityOptions> options, ILoggerFactory loggerFactory, Heartbeat heartbeat, WarningBudget budget)
+    public SlowRequestMonitor(IOptions<ObservabilityOptions> options, ILoggerFactory loggerFactory, Heartbeat heartbeat, WarningBudget budget, MetricsRegistry metrics)
     {
+        _slowRequests = metrics.Enabled
+            ? metrics.Families.CreateCounter(MetricFamilies.HttpSlowRequests, "Requests slower than their slow-request threshold, by method and route template.", "method", "endpoint")
+            : null;
         _heartbeat = heartbeat;
         var o = options.Value.SlowRequests;
         _logger = loggerFactory.CreateLogger(LoggerCategory);
@@ -40,7 +46,29 @@ internal sealed class SlowRequestMonitor : IHostedService, IDisposable
 
     public int HungAfterMs { get; }
 
-    public ILogger Logger => _logger;
+    /// <summary>
+    /// The end-of-request check, called by the middleware once the endpoint is known: a finished request over its
+    /// endpoint's threshold is counted and, within the warning budget, logged. <paramref name="methodIndex"/> is the
+    /// request's <see cref="HttpMethodLabels"/> index, or negative when the request is not measured.
+    /// </summary>
+    public void OnCompleted(HttpContext context, RequestScope scope, EndpointInfo endpoint, int statusCode, double elapsedMs, int methodIndex, bool aborted)
+    {
+        if (aborted || endpoint.IsOwnEndpoint || scope.ExcludedFromSlowDetection || endpoint.SlowThresholdMs <= 0
+            || elapsedMs <= endpoint.SlowThresholdMs || endpoint.IsStreaming || EventStream.Is(context.Response.ContentType))
+        {
+            return;
+        }
+
+        if (methodIndex >= 0)
+        {
+            _slowRequests?.WithLabels(HttpMethodLabels.Values[methodIndex], endpoint.MetricLabel).Inc();
+        }
+
+        if (TryTakeWarning())
+        {
+            _logger.SlowRequest(context.Request.Method, context.Request.Path.Value ?? "/", endpoint.MetricLabel, statusCode, Math.Round(elapsedMs, 1), endpoint.SlowThresholdMs);
+        }
+    }
 
     /// <summary>Watches the request for hanging; returns its slot, or -1 when hung detection is off or every slot is taken.</summary>
     public int Register(RequestScope scope)

@@ -68,6 +68,25 @@ public sealed class CompletionLineTests
     }
 
     [Fact]
+    public async Task Both_paths_write_only_the_fields_of_the_one_table_and_the_direct_path_in_its_order()
+    {
+        await using var direct = await StartAsync(forceSerilog: false, configuration: new Dictionary<string, string?> { ["Observability:Logging:IncludeClientIp"] = "true" });
+        await using var serilog = await StartAsync(forceSerilog: true, configuration: new Dictionary<string, string?> { ["Observability:Logging:IncludeClientIp"] = "true" });
+        var table = CompletionFields.All.Select(f => f.Name).ToList();
+
+        var fromDirect = Names(await SendAsync(direct, "/api/items/3", "fields-1", authenticated: true));
+        var fromSerilog = Names(await SendAsync(serilog, "/api/items/3", "fields-1", authenticated: true));
+
+        Assert.Equal(table.Where(fromDirect.Contains), fromDirect);
+        Assert.Empty(fromSerilog.Except(table));
+        Assert.Contains("ClientIp", fromDirect);
+        Assert.Contains("UserId", fromDirect);
+        Assert.Contains("Route", fromDirect);
+
+        static List<string> Names(JsonElement e) => [.. e.EnumerateObject().Select(p => p.Name).Where(n => !n.StartsWith('@'))];
+    }
+
+    [Fact]
     public async Task Timestamp_is_utc_round_trip_text()
     {
         await using var app = await StartAsync(forceSerilog: false);

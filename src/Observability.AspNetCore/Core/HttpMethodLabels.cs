@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Observability.AspNetCore.Metrics;
+namespace Observability.AspNetCore.Core;
 
 /// <summary>
 /// The <c>method</c> label: the standard verbs as they are, every other verb collapsed to <c>OTHER</c>, so a client
