@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Observability.AspNetCore.IntegrationTests.Infrastructure;
+using Observability.AspNetCore.Tests.Support;
 
 namespace Observability.AspNetCore.IntegrationTests.Foundation;
 
@@ -74,10 +75,11 @@ public sealed class BlockedStdoutTests
         Assert.True(kept.Count < Requests, $"All {Requests} lines arrived although stdout was not read and the buffer holds ~240 of them.");
         Assert.Equal(Enumerable.Range(0, kept.Count), kept); // the oldest lines are the ones kept, in order
         Assert.True(kept.Count + dropped >= Requests, $"{kept.Count} lines arrived and {dropped} were counted as dropped, of {Requests}.");
-        await WaitUntilAsync(
+        await Poll.UntilAsync(
             () => sample.App.StderrLines.Any(l => l.Contains("log line(s) dropped", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(20),
-            () => $"No notice of dropped lines on stderr.\n{sample.App.OutputDump}");
+            () => $"No notice of dropped lines on stderr.\n{sample.App.OutputDump}",
+            intervalMs: 50);
     }
 
     [Fact]
@@ -105,16 +107,6 @@ public sealed class BlockedStdoutTests
 
         Assert.True(exitCode == 0, $"exit code {exitCode} after {sigterm.Elapsed.TotalSeconds:0.0} s.\n{sample.App.OutputDump}");
         Assert.Contains(sample.App.StderrLines, l => l.Contains("did not take the rest of the log at shutdown", StringComparison.Ordinal));
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, Func<string> failure)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(clock.Elapsed < timeout, failure());
-            await Task.Delay(50);
-        }
     }
 
     private static string RequestId(int i) => "blocked-" + i.ToString("D5", CultureInfo.InvariantCulture);

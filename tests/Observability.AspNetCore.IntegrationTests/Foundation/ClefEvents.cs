@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Observability.AspNetCore.IntegrationTests.Infrastructure;
+using Observability.AspNetCore.Tests.Support;
 
 namespace Observability.AspNetCore.IntegrationTests.Foundation;
 
@@ -14,18 +14,11 @@ internal static class ClefEvents
     public const string RequestIdHeader = "X-Request-ID";
 
     /// <summary>A string property, or null when it is absent or not a string.</summary>
-    public static string? StringProperty(this JsonElement logEvent, string name) =>
-        logEvent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-
-    /// <summary>The event's level; CLEF leaves <c>@l</c> out for Information.</summary>
-    public static string Level(this JsonElement logEvent) => logEvent.StringProperty("@l") ?? "Information";
+    public static string? StringProperty(this JsonElement logEvent, string name) => logEvent.Str(name);
 
     public static bool IsError(this JsonElement logEvent) => logEvent.Level() is "Error" or "Fatal";
 
-    public static bool IsCompletionEvent(this JsonElement logEvent) =>
-        logEvent.TryGetProperty("EventId", out var eventId)
-        && eventId.ValueKind == JsonValueKind.Object
-        && eventId.StringProperty("Name") == CompletionEventName;
+    public static bool IsCompletionEvent(this JsonElement logEvent) => logEvent.IsCompletion();
 
     public static bool HasRequestId(this JsonElement logEvent, string requestId) => logEvent.StringProperty("RequestId") == requestId;
 
@@ -43,23 +36,14 @@ internal static class ClefEvents
     /// </summary>
     public static async Task<JsonElement> WaitForCompletionEventAsync(this AppProcess app, string requestId, TimeSpan? timeout = null)
     {
-        var limit = timeout ?? TimeSpan.FromSeconds(10);
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var events = app.CompletionEventsOf(requestId);
-            if (events.Count > 0)
-            {
-                return events[0];
-            }
-
-            if (clock.Elapsed > limit)
-            {
-                throw new TimeoutException($"No completion event with RequestId {requestId} within {limit.TotalSeconds:0.#} s.\n{app.OutputDump}");
-            }
-
-            await Task.Delay(25);
-        }
+        var limit = timeout ?? Poll.DefaultTimeout;
+        var events = await Poll.UntilAsync(
+            () => app.CompletionEventsOf(requestId),
+            found => found.Count > 0,
+            _ => $"No completion event with RequestId {requestId} within {limit.TotalSeconds:0.#} s.\n{app.OutputDump}",
+            limit,
+            intervalMs: 25);
+        return events[0];
     }
 
     /// <summary>The single value of a response header, failing with the headers when it is missing or repeated.</summary>

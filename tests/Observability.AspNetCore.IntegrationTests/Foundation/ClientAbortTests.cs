@@ -1,3 +1,5 @@
+using Observability.AspNetCore.Tests.Support;
+
 namespace Observability.AspNetCore.IntegrationTests.Foundation;
 
 /// <summary>

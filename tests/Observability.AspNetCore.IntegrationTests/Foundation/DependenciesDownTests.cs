@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using Npgsql;
 using Observability.AspNetCore.IntegrationTests.Infrastructure;
+using Observability.AspNetCore.Tests.Support;
 
 namespace Observability.AspNetCore.IntegrationTests.Foundation;
 
@@ -53,10 +54,10 @@ public sealed class DependenciesDownTests
         // starvation, a lock held across the connect, a start-up gate).
         var stuckOnDatabase = StatusOrNullAsync(sample.Client, "/api/items");
         var stuckOnCache = StatusOrNullAsync(sample.Client, "/api/cache/k");
-        await WaitUntilAsync(
+        await Poll.UntilAsync(
             () => silentPostgres.AcceptedConnections > 0 && silentRedis.AcceptedConnections > 0,
             TimeSpan.FromSeconds(10),
-            "the app never connected to the silent PostgreSQL and Redis");
+            () => "Timed out after 10 s: the app never connected to the silent PostgreSQL and Redis.");
 
         await AssertAnswersFastAsync(sample.Client, "/");
         await AssertAnswersFastAsync(sample.Client, "/api/slow?ms=1");
@@ -103,16 +104,6 @@ public sealed class DependenciesDownTests
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or ObjectDisposedException)
         {
             return null;
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(clock.Elapsed < timeout, $"Timed out after {timeout.TotalSeconds} s: {what}.");
-            await Task.Delay(20);
         }
     }
 }

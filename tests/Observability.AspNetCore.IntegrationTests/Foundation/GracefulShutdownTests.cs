@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
+using Observability.AspNetCore.Tests.Support;
 
 namespace Observability.AspNetCore.IntegrationTests.Foundation;
 
@@ -42,7 +43,11 @@ public sealed class GracefulShutdownTests
                 }
             });
 
-        await WaitUntilAsync(() => Volatile.Read(ref fastResponses) >= SigtermAfterFastResponses || fastTraffic.IsCompleted, TimeSpan.FromSeconds(20));
+        await Poll.UntilAsync(
+            () => Volatile.Read(ref fastResponses) >= SigtermAfterFastResponses || fastTraffic.IsCompleted,
+            TimeSpan.FromSeconds(20),
+            () => "Condition not met within 20 s.",
+            intervalMs: 5);
 
         // Slow requests still running when the signal comes: the graceful drain must let them finish and log them.
         var slowTraffic = Enumerable.Range(0, SlowRequests)
@@ -105,16 +110,6 @@ public sealed class GracefulShutdownTests
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
             return (null, null, Stopwatch.GetTimestamp());
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(clock.Elapsed < timeout, $"Condition not met within {timeout.TotalSeconds} s.");
-            await Task.Delay(5);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Observability.AspNetCore.Tests.Support;
 
 namespace Observability.AspNetCore.IntegrationTests.Foundation;
 

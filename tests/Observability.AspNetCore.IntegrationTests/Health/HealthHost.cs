@@ -3,9 +3,8 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using Observability.AspNetCore.Tests.Support;
 
 namespace Observability.AspNetCore.IntegrationTests.Health;
 
@@ -30,23 +29,16 @@ internal sealed class HealthHost : IAsyncDisposable
 
     public static async Task<HealthHost> StartAsync(IDictionary<string, string?> configuration, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            EnvironmentName = "Production",
-            ApplicationName = typeof(HealthHost).Assembly.GetName().Name,
-        });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var settings = new Dictionary<string, string?>
-        {
-            ["Serilog:MinimumLevel:Default"] = "Fatal",
-            ["Serilog:MinimumLevel:Override:Microsoft.AspNetCore"] = "Fatal",
-        };
-        foreach (var (key, value) in configuration)
-        {
-            settings[key] = value;
-        }
-
-        builder.Configuration.AddInMemoryCollection(settings);
+        var builder = TestHost.CreateBuilder(
+            typeof(HealthHost).Assembly,
+            TestHost.Settings(
+                new Dictionary<string, string?>
+                {
+                    ["Serilog:MinimumLevel:Default"] = "Fatal",
+                    ["Serilog:MinimumLevel:Override:Microsoft.AspNetCore"] = "Fatal",
+                },
+                configuration),
+            urls: TestHost.Loopback);
         builder.AddObservability();
         configure?.Invoke(builder);
         var app = builder.Build();
@@ -73,12 +65,7 @@ internal sealed class HealthHost : IAsyncDisposable
         return new Probe(path, response.StatusCode, text, headers, json, elapsed);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        Client.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => TestHost.StopAsync(_app, Client);
 }
 
 internal sealed record Probe(string Path, HttpStatusCode Status, string Text, string Headers, JsonElement? Json, TimeSpan Elapsed)
@@ -134,26 +121,4 @@ internal static class Sockets
 public sealed class HealthFaultsCollection
 {
     public const string Name = "Health faults";
-}
-
-internal static class Poll
-{
-    /// <summary>Calls <paramref name="probe"/> until <paramref name="done"/>, bounded; every probe is passed to <paramref name="each"/> first.</summary>
-    public static async Task<(Probe Last, TimeSpan Elapsed)> UntilAsync(Func<Task<Probe>> probe, Func<Probe, bool> done, TimeSpan timeout, Action<Probe>? each = null, int intervalMs = 100)
-    {
-        var started = Stopwatch.GetTimestamp();
-        while (true)
-        {
-            var result = await probe();
-            each?.Invoke(result);
-            var elapsed = Stopwatch.GetElapsedTime(started);
-            if (done(result))
-            {
-                return (result, elapsed);
-            }
-
-            Assert.True(elapsed < timeout, $"Not done within {timeout.TotalSeconds} s; last: {result}");
-            await Task.Delay(intervalMs);
-        }
-    }
 }

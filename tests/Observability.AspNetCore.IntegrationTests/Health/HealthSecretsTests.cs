@@ -1,6 +1,7 @@
 using System.Net;
 using Npgsql;
 using Observability.AspNetCore.IntegrationTests.Infrastructure;
+using Observability.AspNetCore.Tests.Support;
 
 namespace Observability.AspNetCore.IntegrationTests.Health;
 

@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Observability.AspNetCore.IntegrationTests.Infrastructure;
+using Observability.AspNetCore.Tests.Support;
 using StackExchange.Redis;
 using Xunit.Abstractions;
 

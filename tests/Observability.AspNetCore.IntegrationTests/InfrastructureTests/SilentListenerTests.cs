@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Observability.AspNetCore.IntegrationTests.Infrastructure;
+using Observability.AspNetCore.Tests.Support;
 
 namespace Observability.AspNetCore.IntegrationTests.InfrastructureTests;
 
@@ -24,11 +25,7 @@ public sealed class SilentListenerTests
             Assert.Fail($"The read completed with {read} bytes; a silent listener must send nothing and keep the socket open.");
         });
 
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (listener.AcceptedConnections == 0 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
+        await Poll.UntilAsync(() => listener.AcceptedConnections > 0, TimeSpan.FromSeconds(5), () => "The listener accepted no connection within 5 s.");
 
         Assert.Equal(1, listener.AcceptedConnections);
     }

@@ -4,6 +4,7 @@ using System.Net;
 using System.Text.Json;
 using Observability.AspNetCore.IntegrationTests.Foundation;
 using Observability.AspNetCore.IntegrationTests.Infrastructure;
+using Observability.AspNetCore.Tests.Support;
 
 namespace Observability.AspNetCore.IntegrationTests.Jobs;
 
@@ -25,21 +26,13 @@ public sealed class SampleJobsTests
         return requestId;
     }
 
-    private static async Task<List<JsonElement>> WaitForAsync(SampleApiProcess sample, Func<JsonElement, bool> predicate, int count)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var matches = sample.App.JsonLines().Where(predicate).ToList();
-            if (matches.Count >= count)
-            {
-                return matches;
-            }
-
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"{matches.Count} of {count} events.\n{sample.App.OutputDump}");
-            await Task.Delay(50);
-        }
-    }
+    private static Task<List<JsonElement>> WaitForAsync(SampleApiProcess sample, Func<JsonElement, bool> predicate, int count) =>
+        Poll.UntilAsync(
+            () => sample.App.JsonLines().Where(predicate).ToList(),
+            matches => matches.Count >= count,
+            matches => $"{matches.Count} of {count} events.\n{sample.App.OutputDump}",
+            TimeSpan.FromSeconds(20),
+            intervalMs: 50);
 
     [Fact]
     public async Task Jobs_enqueued_by_requests_are_logged_with_the_request_s_id_and_counted_by_outcome()

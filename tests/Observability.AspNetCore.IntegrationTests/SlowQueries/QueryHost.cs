@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Observability.AspNetCore.Tests.Support;
 using Serilog.Core;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
@@ -41,23 +41,15 @@ internal sealed class QueryHost : IAsyncDisposable
         IDictionary<string, string?>? configuration = null,
         bool dataBeforeObservability = false)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            EnvironmentName = "Production",
-            ApplicationName = typeof(QueryHost).Assembly.GetName().Name,
-        });
-        builder.WebHost.UseTestServer();
-        var settings = new Dictionary<string, string?>
-        {
-            ["Observability:SlowQueries:ThresholdMs"] = "200",
-            ["Serilog:MinimumLevel:Override:Microsoft.EntityFrameworkCore"] = "Warning",
-        };
-        foreach (var (key, value) in configuration ?? new Dictionary<string, string?>())
-        {
-            settings[key] = value;
-        }
-
-        builder.Configuration.AddInMemoryCollection(settings);
+        var builder = TestHost.CreateBuilder(
+            typeof(QueryHost).Assembly,
+            TestHost.Settings(
+                new Dictionary<string, string?>
+                {
+                    ["Observability:SlowQueries:ThresholdMs"] = "200",
+                    ["Serilog:MinimumLevel:Override:Microsoft.EntityFrameworkCore"] = "Warning",
+                },
+                configuration));
         var sink = new ClefSink();
         builder.Services.AddSingleton<ILogEventSink>(sink);
         if (dataBeforeObservability)
@@ -102,28 +94,17 @@ internal sealed class QueryHost : IAsyncDisposable
 
     public async Task<JsonElement> CompletionEventAsync(string requestId)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var matches = Events().Where(e => e.IsCompletion() && e.Str("RequestId") == requestId).ToList();
-            if (matches.Count > 0 || DateTime.UtcNow > deadline)
-            {
-                Assert.True(matches.Count == 1, $"Expected one completion event for {requestId}, found {matches.Count}.\n{Output}");
-                return matches[0];
-            }
-
-            await Task.Delay(20);
-        }
+        var matches = await Poll.UntilAsync(
+            () => Events().Where(e => e.IsCompletion() && e.Str("RequestId") == requestId).ToList(),
+            found => found.Count > 0,
+            found => $"Expected one completion event for {requestId}, found {found.Count}.\n{Output}");
+        Assert.True(matches.Count == 1, $"Expected one completion event for {requestId}, found {matches.Count}.\n{Output}");
+        return matches[0];
     }
 
     public async Task<string> MetricsAsync() => await Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
 
-    public async ValueTask DisposeAsync()
-    {
-        Client.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => TestHost.StopAsync(_app, Client);
 
     private sealed class ClefSink : ILogEventSink
     {
@@ -156,18 +137,8 @@ internal sealed class QueryHost : IAsyncDisposable
 
 internal static class QueryEvents
 {
-    public static string? Str(this JsonElement e, string name) =>
-        e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
-
-    public static bool Has(this JsonElement e, string name) => e.TryGetProperty(name, out _);
-
-    public static string Level(this JsonElement e) => e.Str("@l") ?? "Information";
-
     public static int EventIdOf(this JsonElement e) =>
         e.TryGetProperty("EventId", out var id) && id.ValueKind == JsonValueKind.Object && id.TryGetProperty("Id", out var n) ? n.GetInt32() : 0;
-
-    public static bool IsCompletion(this JsonElement e) =>
-        e.TryGetProperty("EventId", out var id) && id.ValueKind == JsonValueKind.Object && id.Str("Name") == "RequestCompleted";
 
     public static bool IsSlowQuery(this JsonElement e) => e.Str("@mt")?.Contains("Slow query", StringComparison.Ordinal) == true;
 

@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Npgsql;
 using Observability.AspNetCore.IntegrationTests.Infrastructure;
+using Observability.AspNetCore.Tests.Support;
 
 namespace Observability.AspNetCore.IntegrationTests.SlowQueries;
 
@@ -95,12 +95,11 @@ public sealed class SampleApiSlowQueryTests(ServersFixture servers)
         using var response = await app.Client.GetAsync(new Uri(path, UriKind.Relative));
         Assert.True(response.IsSuccessStatusCode, $"GET {path} answered {(int)response.StatusCode}.\n{app.OutputDump}");
         var id = response.Headers.GetValues("X-Request-ID").Single();
-        var clock = Stopwatch.StartNew();
-        while (!app.JsonLines().Any(e => e.IsCompletion() && e.Str("RequestId") == id))
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"No completion event for {id}.\n{app.OutputDump}");
-            await Task.Delay(25);
-        }
+        await Poll.UntilAsync(
+            () => app.JsonLines().Any(e => e.IsCompletion() && e.Str("RequestId") == id),
+            TimeSpan.FromSeconds(10),
+            () => $"No completion event for {id}.\n{app.OutputDump}",
+            intervalMs: 25);
 
         return id;
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using Observability.AspNetCore.IntegrationTests.Foundation;
 using Observability.AspNetCore.IntegrationTests.Infrastructure;
+using Observability.AspNetCore.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Observability.AspNetCore.IntegrationTests.Tracing;

@@ -8,19 +8,16 @@ public sealed class HealthMetricsTests
 {
     private static async Task<IReadOnlyList<Sample>> ScrapeUntilAsync(TestApp app, Func<IReadOnlyList<Sample>, bool> condition)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var text = await app.Client.GetStringAsync("/metrics");
-            var samples = Exposition.Parse(text);
-            if (condition(samples))
+        var (samples, _) = await Poll.UntilAsync(
+            async () =>
             {
-                return samples;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Condition not met. Last scrape:\n{text}");
-            await Task.Delay(50);
-        }
+                var text = await app.Client.GetStringAsync("/metrics");
+                return (Samples: Exposition.Parse(text), Text: text);
+            },
+            scrape => condition(scrape.Samples),
+            scrape => $"Condition not met. Last scrape:\n{scrape.Text}",
+            intervalMs: 50);
+        return samples;
     }
 
     [Fact]

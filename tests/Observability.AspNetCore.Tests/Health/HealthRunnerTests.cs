@@ -238,13 +238,6 @@ public sealed class HealthRunnerTests
         await app.GetAsync("/health/detailed");
     }
 
-    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, int timeoutMs = 5000)
-    {
-        var deadline = DateTime.UtcNow.AddMilliseconds(timeoutMs);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "Condition not met in time.");
-            await Task.Delay(20);
-        }
-    }
+    internal static Task WaitUntilAsync(Func<Task<bool>> condition, int timeoutMs = 5000) =>
+        Poll.UntilAsync(condition, met => met, _ => "Condition not met in time.", TimeSpan.FromMilliseconds(timeoutMs));
 }

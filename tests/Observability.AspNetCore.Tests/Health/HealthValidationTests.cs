@@ -66,33 +66,29 @@ public sealed class HealthValidationTests
         Assert.Null(BuildAndStart(new Dictionary<string, string?> { ["Observability:Health:ShutdownDelayMs"] = "5000" }));
     }
 
-    [Fact]
-    public void A_connection_string_name_that_resolves_to_nothing_stops_startup_naming_the_key()
+    [Theory]
+    [InlineData("Observability:Health:Postgres:ConnectionStringName is 'Orders', but ConnectionStrings:Orders is not set.", "Observability:Health:Postgres:ConnectionStringName=Orders")]
+    [InlineData("Observability:Health:Redis:ConnectionStringName is 'Cache', but ConnectionStrings:Cache is not set.", "Observability:Health:Redis:ConnectionStringName=Cache")]
+    [InlineData(
+        "Observability:Health:Postgres:ConnectionStringName ('Orders') and Observability:Health:Postgres:ConnectionString are both set",
+        "ConnectionStrings:Orders=Host=db",
+        "Observability:Health:Postgres:ConnectionStringName=Orders",
+        "Observability:Health:Postgres:ConnectionString=Host=db")]
+    [InlineData(
+        "Observability:Health:Detailed:Policy must name an authorization policy when Observability:Health:Detailed:Access is Policy; was ''",
+        "Observability:Health:Detailed:Access=Policy")]
+    [InlineData(
+        "Observability:Health:Detailed:Policy is 'Operators', but Observability:Health:Detailed:Access is 'Localhost'",
+        "Observability:Health:Detailed:Policy=Operators")]
+    [InlineData("Observability:Health:Path '/ops' maps '/ops/live', which is already Observability:Metrics:Path.", "Observability:Health:Path=/ops", "Observability:Metrics:Path=/ops/live")]
+    public void Settings_that_cannot_work_together_stop_startup_naming_the_keys(string expected, params string[] settings)
     {
-        var message = Fails(new Dictionary<string, string?> { ["Observability:Health:Postgres:ConnectionStringName"] = "Orders" });
+        // Each setting is "key=value"; keys have no '=', values may.
+        var configuration = settings.ToDictionary(kv => kv[..kv.IndexOf('=', StringComparison.Ordinal)], kv => (string?)kv[(kv.IndexOf('=', StringComparison.Ordinal) + 1)..]);
 
-        Assert.Contains("Observability:Health:Postgres:ConnectionStringName is 'Orders', but ConnectionStrings:Orders is not set.", message, StringComparison.Ordinal);
-    }
+        var message = Fails(configuration);
 
-    [Fact]
-    public void A_redis_connection_string_name_that_resolves_to_nothing_stops_startup_naming_the_key()
-    {
-        var message = Fails(new Dictionary<string, string?> { ["Observability:Health:Redis:ConnectionStringName"] = "Cache" });
-
-        Assert.Contains("Observability:Health:Redis:ConnectionStringName is 'Cache', but ConnectionStrings:Cache is not set.", message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void Name_and_connection_string_together_stop_startup()
-    {
-        var message = Fails(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Orders"] = "Host=db",
-            ["Observability:Health:Postgres:ConnectionStringName"] = "Orders",
-            ["Observability:Health:Postgres:ConnectionString"] = "Host=db",
-        });
-
-        Assert.Contains("Observability:Health:Postgres:ConnectionStringName ('Orders') and Observability:Health:Postgres:ConnectionString are both set", message, StringComparison.Ordinal);
+        Assert.Contains(expected, message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -130,14 +126,6 @@ public sealed class HealthValidationTests
     }
 
     [Fact]
-    public void Policy_access_without_a_policy_name_stops_startup()
-    {
-        var message = Fails(new Dictionary<string, string?> { ["Observability:Health:Detailed:Access"] = "Policy" });
-
-        Assert.Contains("Observability:Health:Detailed:Policy must name an authorization policy when Observability:Health:Detailed:Access is Policy; was ''", message, StringComparison.Ordinal);
-    }
-
-    [Fact]
     public void Policy_access_without_authorization_services_stops_startup()
     {
         var ex = BuildAndStart(new Dictionary<string, string?>
@@ -163,22 +151,6 @@ public sealed class HealthValidationTests
         var message = Assert.IsType<InvalidOperationException>(ex).Message;
 
         Assert.Contains("Observability:Health:Detailed:Policy names the authorization policy 'Operatrs', which is not registered", message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void A_policy_without_policy_access_stops_startup_instead_of_being_silently_ignored()
-    {
-        var message = Fails(new Dictionary<string, string?> { ["Observability:Health:Detailed:Policy"] = "Operators" });
-
-        Assert.Contains("Observability:Health:Detailed:Policy is 'Operators', but Observability:Health:Detailed:Access is 'Localhost'", message, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void A_health_path_that_collides_with_the_metrics_path_stops_startup()
-    {
-        var message = Fails(new Dictionary<string, string?> { ["Observability:Health:Path"] = "/ops", ["Observability:Metrics:Path"] = "/ops/live" });
-
-        Assert.Contains("Observability:Health:Path '/ops' maps '/ops/live', which is already Observability:Metrics:Path.", message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -13,21 +13,8 @@ public sealed class WorkerHealthTests
 
     private static IJobRunner Jobs(TestApp app) => app.App.Services.GetRequiredService<IJobRunner>();
 
-    private static async Task<HealthResponse> PollAsync(TestApp app, string path, HttpStatusCode status)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var response = await app.GetAsync(path);
-            if (response.Status == status)
-            {
-                return response;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"{path} stayed {response.Status}: {response.Text}");
-            await Task.Delay(50);
-        }
-    }
+    private static Task<HealthResponse> PollAsync(TestApp app, string path, HttpStatusCode status) =>
+        Poll.UntilAsync(() => app.GetAsync(path), r => r.Status == status, r => $"{path} stayed {r.Status}: {r.Text}", intervalMs: 50);
 
     [Fact]
     public async Task A_run_that_stops_beating_makes_live_503_and_detailed_says_why()

@@ -370,11 +370,7 @@ public sealed class CompletionEventTests
         await using var app = await StartAsync(new Dictionary<string, string?> { ["Observability:Logging:Format"] = "Text" });
 
         var (_, id) = await GetAsync(app, "/api/items/5");
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        while (!app.Output.Contains(id, StringComparison.Ordinal) && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
+        await Poll.UntilAsync(() => app.Output, o => o.Contains(id, StringComparison.Ordinal), o => $"No line with {id} within 5 s:\n{o}", TimeSpan.FromSeconds(5));
 
         var line = Assert.Single(app.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains(id, StringComparison.Ordinal));
         Assert.Matches(@"^\[\d\d:\d\d:\d\d\.\d{3} INF\] ""?GET""? ""?/api/items/5""? responded 200 in [\d.]+ ms", line);

@@ -41,18 +41,9 @@ public sealed class RequestMetricsTests
     /// <summary>Metrics are recorded after the response went out; wait until the counter shows what the test expects.</summary>
     private static async Task<IReadOnlyList<Sample>> ScrapeUntilAsync(TestApp app, Func<IReadOnlyList<Sample>, bool> condition)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var (samples, text) = await ScrapeAsync(app);
-            if (condition(samples))
-            {
-                return samples;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Condition not met. Last scrape:\n{text}");
-            await Task.Delay(20);
-        }
+        var (samples, _) = await Poll.UntilAsync(
+            () => ScrapeAsync(app), scrape => condition(scrape.Samples), scrape => $"Condition not met. Last scrape:\n{scrape.Text}");
+        return samples;
     }
 
     [Fact]

@@ -93,17 +93,11 @@ internal sealed class SqliteQueryApp : IAsyncDisposable
 
     public async Task<JsonElement> CompletionEventAsync(string requestId)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var match = Events().Where(e => e.IsCompletion() && e.Str("RequestId") == requestId).ToList();
-            if (match.Count > 0 || DateTime.UtcNow > deadline)
-            {
-                return Assert.Single(match);
-            }
-
-            await Task.Delay(20);
-        }
+        var matches = await Poll.UntilAsync(
+            () => Events().Where(e => e.IsCompletion() && e.Str("RequestId") == requestId).ToList(),
+            found => found.Count > 0,
+            found => $"No completion event for {requestId} within 10 s.\n{Output}");
+        return Assert.Single(matches);
     }
 
     public async Task<IReadOnlyList<Sample>> ScrapeAsync() => Exposition.Parse(await Client.GetStringAsync("/metrics"));

@@ -1,8 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Observability.AspNetCore;
@@ -55,21 +53,8 @@ internal sealed class TestApp : IAsyncDisposable
         return new TestApp(app, output);
     }
 
-    public static WebApplicationBuilder CreateBuilder(IDictionary<string, string?>? configuration = null)
-    {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
-        {
-            EnvironmentName = "Production",
-            ApplicationName = typeof(TestApp).Assembly.GetName().Name,
-        });
-        builder.WebHost.UseTestServer();
-        if (configuration is not null)
-        {
-            builder.Configuration.AddInMemoryCollection(configuration);
-        }
-
-        return builder;
-    }
+    public static WebApplicationBuilder CreateBuilder(IDictionary<string, string?>? configuration = null) =>
+        TestHost.CreateBuilder(typeof(TestApp).Assembly, configuration);
 
     /// <summary>Every stdout line parsed as JSON; fails the test on a line that is not a JSON object.</summary>
     public IReadOnlyList<JsonElement> Events() => _output.Events();
@@ -78,31 +63,16 @@ internal sealed class TestApp : IAsyncDisposable
     /// The completion event is written after the response has gone out, so a test polls for it (bounded) instead of
     /// reading the log right after the response arrives.
     /// </summary>
-    public async Task<IReadOnlyList<JsonElement>> WaitForEventsAsync(Func<JsonElement, bool> predicate, int count = 1)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            var matches = Events().Where(predicate).ToList();
-            if (matches.Count >= count || DateTime.UtcNow > deadline)
-            {
-                Assert.True(matches.Count >= count, $"Expected {count} matching events, found {matches.Count}. Output:\n{Output}");
-                return matches;
-            }
-
-            await Task.Delay(20);
-        }
-    }
+    public async Task<IReadOnlyList<JsonElement>> WaitForEventsAsync(Func<JsonElement, bool> predicate, int count = 1) =>
+        await Poll.UntilAsync(
+            () => Events().Where(predicate).ToList(),
+            matches => matches.Count >= count,
+            matches => $"Expected {count} matching events, found {matches.Count}. Output:\n{Output}");
 
     public Task<JsonElement> CompletionEventAsync(string requestId) =>
         WaitForEventsAsync(e => e.IsCompletion() && e.Str("RequestId") == requestId).ContinueWith(t => t.Result.Single(), TaskScheduler.Default);
 
-    public async ValueTask DisposeAsync()
-    {
-        Client.Dispose();
-        await App.StopAsync();
-        await App.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => TestHost.StopAsync(App, Client);
 }
 
 /// <summary>
@@ -176,17 +146,4 @@ internal sealed class CapturedLog : Stream
 
         return events;
     }
-}
-
-internal static class JsonEventExtensions
-{
-    public static string? Str(this JsonElement e, string name) =>
-        e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
-
-    public static bool Has(this JsonElement e, string name) => e.TryGetProperty(name, out _);
-
-    public static bool IsCompletion(this JsonElement e) =>
-        e.TryGetProperty("EventId", out var id) && id.TryGetProperty("Name", out var n) && n.GetString() == "RequestCompleted";
-
-    public static string Level(this JsonElement e) => e.Str("@l") ?? "Information";
 }

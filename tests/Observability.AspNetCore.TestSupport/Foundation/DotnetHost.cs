@@ -7,7 +7,7 @@ internal static class DotnetHost
 {
     /// <summary>
     /// The host running this test process (so children use the same runtime and SDK as the tests), else
-    /// DOTNET_HOST_PATH, DOTNET_ROOT, PATH: the same order <see cref="AppProcess"/> uses.
+    /// DOTNET_HOST_PATH, DOTNET_ROOT, PATH. <see cref="AppProcess"/> starts apps with it too.
     /// </summary>
     public static string Path
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using Observability.AspNetCore.IntegrationTests.Foundation;
 
 namespace Observability.AspNetCore.IntegrationTests.Infrastructure;
 
@@ -116,8 +117,8 @@ public sealed class AppProcess : IAsyncDisposable
         }
 
         var startInfo = ProcessRunner.CreateStartInfo(
-            stdoutPath is null ? LocateDotnetHost() : "/bin/sh",
-            stdoutPath is null ? [dllPath, "--urls", urls] : ["-c", "exec \"$@\" > \"$0\"", stdoutPath, LocateDotnetHost(), dllPath, "--urls", urls],
+            stdoutPath is null ? DotnetHost.Path : "/bin/sh",
+            stdoutPath is null ? [dllPath, "--urls", urls] : ["-c", "exec \"$@\" > \"$0\"", stdoutPath, DotnetHost.Path, dllPath, "--urls", urls],
             // Content root = current directory for WebApplication: run from the dll's folder so appsettings*.json are found.
             workingDirectory: Path.GetDirectoryName(Path.GetFullPath(dllPath)),
             environment: variables);
@@ -330,33 +331,6 @@ public sealed class AppProcess : IAsyncDisposable
         {
             return false;
         }
-    }
-
-    /// <summary>
-    /// The dotnet host running this test process (so the child uses the same runtime as the tests),
-    /// falling back to DOTNET_HOST_PATH, DOTNET_ROOT and finally PATH.
-    /// </summary>
-    private static string LocateDotnetHost()
-    {
-        var current = Environment.ProcessPath;
-        if (current is not null && Path.GetFileNameWithoutExtension(current).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
-        {
-            return current;
-        }
-
-        var hostPath = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(hostPath) && File.Exists(hostPath))
-        {
-            return hostPath;
-        }
-
-        var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
-        if (!string.IsNullOrEmpty(root) && File.Exists(Path.Combine(root, "dotnet")))
-        {
-            return Path.Combine(root, "dotnet");
-        }
-
-        return ProcessRunner.FindOnPath("dotnet") ?? "dotnet";
     }
 
     public override string ToString() => $"AppProcess pid {_process.Id} at {BaseAddress}";
