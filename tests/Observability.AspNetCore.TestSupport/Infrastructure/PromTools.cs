@@ -6,7 +6,9 @@ namespace Observability.AspNetCore.IntegrationTests.Infrastructure;
 /// </summary>
 public static class PromTools
 {
-    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+    // A bound against a hung tool, not a speed check: the SLO rule cases take promtool ~13 s on a quiet machine and
+    // over 60 s when eight builds share its two cores.
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(240);
 
     /// <summary>
     /// Lints a Prometheus text exposition with <c>promtool check metrics</c> (fed on stdin).
