@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,6 +12,7 @@ using Observability.AspNetCore.Hosting;
 using Observability.AspNetCore.Jobs;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics;
+using Observability.AspNetCore.Metrics.Runtime;
 using Observability.AspNetCore.Pipeline;
 using Observability.AspNetCore.RequestId;
 using Observability.AspNetCore.SlowQueries;
@@ -61,6 +63,9 @@ public static class ObservabilityHostingExtensions
         services.TryAddSingleton<EndpointInfoCache>();
         services.TryAddSingleton(CreateMetricsRegistry);
         services.TryAddSingleton<RequestMetrics>();
+        services.TryAddSingleton<MetricsAllowList>();
+        services.TryAddSingleton(static sp => HostMeterBridge.Create(
+            sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.Metrics, sp.GetRequiredService<MetricsRegistry>(), sp.GetRequiredService<IMeterFactory>()));
         // Slow and hung requests and slow job runs share one budget, summarised by the slow-request monitor.
         services.TryAddSingleton(static sp => new WarningBudget(sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.SlowRequests.MaxWarningsPerSecond));
         services.TryAddSingleton<Heartbeat>();
@@ -87,6 +92,8 @@ public static class ObservabilityHostingExtensions
         var registry = new MetricsRegistry(o.Enabled, o.Prefix);
         if (registry.Enabled)
         {
+            var identity = services.GetRequiredService<ServiceIdentity>();
+            RuntimeMetrics.Register(registry.Families, identity.Name, identity.Version, identity.Environment);
             LogOutputMetrics.Register(registry.Families, services.GetRequiredService<SerilogPipeline>().Stdout);
             TracingMetrics.Register(registry.Families);
             TracingMetrics.RegisterLogs(registry.Families);
