@@ -62,6 +62,7 @@ public static class ObservabilityHostingExtensions
         services.TryAddSingleton<ServiceIdentity>();
         services.TryAddSingleton<EndpointInfoCache>();
         services.TryAddSingleton(CreateMetricsRegistry);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, MetricsOptionsValidator>());
         services.TryAddSingleton<RequestMetrics>();
         services.TryAddSingleton<MetricsAllowList>();
         services.TryAddSingleton(static sp => HostMeterBridge.Create(
@@ -70,12 +71,14 @@ public static class ObservabilityHostingExtensions
         services.TryAddSingleton(static sp => new WarningBudget(sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.SlowRequests.MaxWarningsPerSecond));
         services.TryAddSingleton<Heartbeat>();
         HealthRegistration.Add(builder);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, SlowRequestOptionsValidator>());
         services.TryAddSingleton<SlowRequestMonitor>();
         services.AddHostedService(static sp => sp.GetRequiredService<SlowRequestMonitor>());
         SlowQueryRegistration.Add(services);
         JobRegistration.Add(services);
         TracingRegistration.Add(builder, [JobSpans.SourceName]);
 
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, RequestIdOptionsValidator>());
         services.PostConfigure<ProblemDetailsOptions>(ProblemDetailsRequestId.Chain);
         services.TryAddTransient<RequestIdPropagationHandler>();
         services.ConfigureHttpClientDefaults(static b => b.AddHttpMessageHandler<RequestIdPropagationHandler>());
@@ -104,6 +107,8 @@ public static class ObservabilityHostingExtensions
 
     private static void AddLogging(IHostApplicationBuilder builder)
     {
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, LoggingOptionsValidator>());
+
         // Serilog replaces the providers registered so far: no Console provider printing plain text beside the JSON,
         // and one place for its levels (the "Serilog" section), so the rules that would filter it are removed. A
         // provider added later (Sentry's) stays, with the rules aimed at it alone, so it filters as its own docs say.
