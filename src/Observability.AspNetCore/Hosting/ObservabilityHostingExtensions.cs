@@ -1,9 +1,7 @@
-using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore;
 using Observability.AspNetCore.Core;
@@ -12,13 +10,11 @@ using Observability.AspNetCore.Hosting;
 using Observability.AspNetCore.Jobs;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics;
-using Observability.AspNetCore.Metrics.Runtime;
 using Observability.AspNetCore.Pipeline;
 using Observability.AspNetCore.RequestId;
 using Observability.AspNetCore.SlowQueries;
 using Observability.AspNetCore.SlowRequests;
 using Observability.AspNetCore.Tracing;
-using Serilog.Extensions.Logging;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -58,15 +54,11 @@ public static class ObservabilityHostingExtensions
         services.AddHttpContextAccessor();
         services.AddTransient<IStartupFilter, EndpointConfigurationCheck>();
 
-        AddLogging(builder);
+        LoggingRegistration.Add(builder);
         services.TryAddSingleton<ServiceIdentity>();
         services.TryAddSingleton<EndpointInfoCache>();
         services.TryAddSingleton(CreateMetricsRegistry);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, MetricsOptionsValidator>());
-        services.TryAddSingleton<RequestMetrics>();
-        services.TryAddSingleton<MetricsAllowList>();
-        services.TryAddSingleton(static sp => HostMeterBridge.Create(
-            sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.Metrics, sp.GetRequiredService<MetricsRegistry>(), sp.GetRequiredService<IMeterFactory>()));
+        MetricsRegistration.Add(services);
         // Slow and hung requests and slow job runs share one budget, summarised by the slow-request monitor.
         services.TryAddSingleton(static sp => new WarningBudget(sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.SlowRequests.MaxWarningsPerSecond));
         services.TryAddSingleton<Heartbeat>();
@@ -95,8 +87,7 @@ public static class ObservabilityHostingExtensions
         var registry = new MetricsRegistry(o.Enabled, o.Prefix);
         if (registry.Enabled)
         {
-            var identity = services.GetRequiredService<ServiceIdentity>();
-            RuntimeMetrics.Register(registry.Families, identity.Name, identity.Version, identity.Environment);
+            MetricsRegistration.AddRuntimeMetrics(registry, services.GetRequiredService<ServiceIdentity>());
             LogOutputMetrics.Register(registry.Families, services.GetRequiredService<SerilogPipeline>().Stdout);
             TracingMetrics.Register(registry.Families);
             TracingMetrics.RegisterLogs(registry.Families);
@@ -104,42 +95,4 @@ public static class ObservabilityHostingExtensions
 
         return registry;
     }
-
-    private static void AddLogging(IHostApplicationBuilder builder)
-    {
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, LoggingOptionsValidator>());
-
-        // Serilog replaces the providers registered so far: no Console provider printing plain text beside the JSON,
-        // and one place for its levels (the "Serilog" section), so the rules that would filter it are removed. A
-        // provider added later (Sentry's) stays, with the rules aimed at it alone, so it filters as its own docs say.
-        builder.Logging.ClearProviders();
-        builder.Logging.Configure(static o => o.ActivityTrackingOptions = ActivityTrackingOptions.None);
-        builder.Services.PostConfigure<LoggerFilterOptions>(static o =>
-        {
-            for (var i = o.Rules.Count - 1; i >= 0; i--)
-            {
-                if (AppliesToSerilog(o.Rules[i]))
-                {
-                    o.Rules.RemoveAt(i);
-                }
-            }
-
-            o.MinLevel = LogLevel.Trace;
-        });
-
-        builder.Services.TryAddSingleton(static _ => LogOutput.Stdout());
-        builder.Services.AddSingleton<SerilogPipeline>();
-        builder.Services.AddSingleton<RequestCompletionLogger>();
-        builder.Services.AddHostedService<LogShutdownClock>();
-
-        // Added as a provider rather than by replacing the logger factory: replacing it costs a scope allocation per
-        // request that a provider does not. The pipeline owns the logger and disposes (flushes) it on shutdown.
-        builder.Services.AddSingleton<ILoggerProvider>(static sp => new SerilogLoggerProvider(sp.GetRequiredService<SerilogPipeline>().Logger, dispose: false));
-    }
-
-    /// <summary>A rule for every provider, or one naming Serilog's by type name or alias, as the logger factory matches them.</summary>
-    private static bool AppliesToSerilog(LoggerFilterRule rule) =>
-        rule.ProviderName is not { } name
-        || string.Equals(name, typeof(SerilogLoggerProvider).FullName, StringComparison.OrdinalIgnoreCase)
-        || string.Equals(name, "Serilog", StringComparison.OrdinalIgnoreCase);
 }
