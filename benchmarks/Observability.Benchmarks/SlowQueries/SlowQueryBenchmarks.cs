@@ -42,7 +42,9 @@ public class SlowQueryBenchmarks
         builder.AddObservability();
         _host = builder.Build();
         var services = _host.Services;
-        _interceptor = services.GetRequiredService<ObservabilityDbCommandInterceptor>();
+        // Built here, not resolved: the library registers its EF Core hook only in apps whose own dependencies include
+        // EF Core, and this project reaches EF Core only through the library.
+        _interceptor = ActivatorUtilities.CreateInstance<ObservabilityDbCommandInterceptor>(services);
         _monitor = services.GetRequiredService<SlowQueryMonitor>();
 
         // The commands run inside a request: the accessor sees it, and its scope collects the request's statistics.
