@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
@@ -60,14 +59,7 @@ public static class ObservabilityApplicationBuilderExtensions
 
     private static void MapEndpoints(IEndpointRouteBuilder endpoints, ObservabilityOptions options)
     {
-        if (options.Metrics.Enabled)
-        {
-            endpoints.MapGet(options.Metrics.Path, MetricsEndpoint.HandleAsync)
-                .WithMetadata(ObservabilityEndpointMetadata.Instance)
-                .WithDisplayName("Observability metrics")
-                .WithMetadata(new ExcludeFromDescriptionAttribute());
-        }
-
+        MetricsRegistration.Map(endpoints, options);
         HealthRegistration.Map(endpoints, options);
     }
 }

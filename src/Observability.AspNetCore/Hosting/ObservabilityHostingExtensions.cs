@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Observability.AspNetCore;
 using Observability.AspNetCore.Core;
@@ -16,7 +15,6 @@ using Observability.AspNetCore.RequestId;
 using Observability.AspNetCore.SlowQueries;
 using Observability.AspNetCore.SlowRequests;
 using Observability.AspNetCore.Tracing;
-using Serilog.Extensions.Logging;
 
 namespace Microsoft.Extensions.Hosting;
 
@@ -56,21 +54,23 @@ public static class ObservabilityHostingExtensions
         services.AddHttpContextAccessor();
         services.AddTransient<IStartupFilter, EndpointConfigurationCheck>();
 
-        AddLogging(builder);
+        LoggingRegistration.Add(builder);
         services.TryAddSingleton<ServiceIdentity>();
         services.TryAddSingleton<EndpointInfoCache>();
         services.TryAddSingleton(CreateMetricsRegistry);
-        services.TryAddSingleton<RequestMetrics>();
+        MetricsRegistration.Add(services);
         // Slow and hung requests and slow job runs share one budget, summarised by the slow-request monitor.
         services.TryAddSingleton(static sp => new WarningBudget(sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.SlowRequests.MaxWarningsPerSecond));
         services.TryAddSingleton<Heartbeat>();
         HealthRegistration.Add(builder);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, SlowRequestOptionsValidator>());
         services.TryAddSingleton<SlowRequestMonitor>();
         services.AddHostedService(static sp => sp.GetRequiredService<SlowRequestMonitor>());
         SlowQueryRegistration.Add(services);
         JobRegistration.Add(services);
         TracingRegistration.Add(builder, [JobSpans.SourceName]);
 
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, RequestIdOptionsValidator>());
         services.PostConfigure<ProblemDetailsOptions>(ProblemDetailsRequestId.Chain);
         services.TryAddTransient<RequestIdPropagationHandler>();
         services.ConfigureHttpClientDefaults(static b => b.AddHttpMessageHandler<RequestIdPropagationHandler>());
@@ -87,6 +87,7 @@ public static class ObservabilityHostingExtensions
         var registry = new MetricsRegistry(o.Enabled, o.Prefix);
         if (registry.Enabled)
         {
+            MetricsRegistration.AddRuntimeMetrics(registry, services.GetRequiredService<ServiceIdentity>());
             LogOutputMetrics.Register(registry.Families, services.GetRequiredService<SerilogPipeline>().Stdout);
             TracingMetrics.Register(registry.Families);
             TracingMetrics.RegisterLogs(registry.Families);
@@ -94,40 +95,4 @@ public static class ObservabilityHostingExtensions
 
         return registry;
     }
-
-    private static void AddLogging(IHostApplicationBuilder builder)
-    {
-        // Serilog replaces the providers registered so far: no Console provider printing plain text beside the JSON,
-        // and one place for its levels (the "Serilog" section), so the rules that would filter it are removed. A
-        // provider added later (Sentry's) stays, with the rules aimed at it alone, so it filters as its own docs say.
-        builder.Logging.ClearProviders();
-        builder.Logging.Configure(static o => o.ActivityTrackingOptions = ActivityTrackingOptions.None);
-        builder.Services.PostConfigure<LoggerFilterOptions>(static o =>
-        {
-            for (var i = o.Rules.Count - 1; i >= 0; i--)
-            {
-                if (AppliesToSerilog(o.Rules[i]))
-                {
-                    o.Rules.RemoveAt(i);
-                }
-            }
-
-            o.MinLevel = LogLevel.Trace;
-        });
-
-        builder.Services.TryAddSingleton(static _ => LogOutput.Stdout());
-        builder.Services.AddSingleton<SerilogPipeline>();
-        builder.Services.AddSingleton<RequestCompletionLogger>();
-        builder.Services.AddHostedService<LogShutdownClock>();
-
-        // Added as a provider rather than by replacing the logger factory: replacing it costs a scope allocation per
-        // request that a provider does not. The pipeline owns the logger and disposes (flushes) it on shutdown.
-        builder.Services.AddSingleton<ILoggerProvider>(static sp => new SerilogLoggerProvider(sp.GetRequiredService<SerilogPipeline>().Logger, dispose: false));
-    }
-
-    /// <summary>A rule for every provider, or one naming Serilog's by type name or alias, as the logger factory matches them.</summary>
-    private static bool AppliesToSerilog(LoggerFilterRule rule) =>
-        rule.ProviderName is not { } name
-        || string.Equals(name, typeof(SerilogLoggerProvider).FullName, StringComparison.OrdinalIgnoreCase)
-        || string.Equals(name, "Serilog", StringComparison.OrdinalIgnoreCase);
 }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Primitives;
+using Observability.AspNetCore.Core;
 using Prometheus;
 
 namespace Observability.AspNetCore.Metrics;
@@ -19,8 +20,8 @@ internal static class MetricsEndpoint
 
     public static async Task HandleAsync(HttpContext context)
     {
-        var metrics = context.RequestServices.GetRequiredService<RequestMetrics>();
-        if (!metrics.IsAllowed(context.Connection.RemoteIpAddress))
+        var services = context.RequestServices;
+        if (!services.GetRequiredService<MetricsAllowList>().IsAllowed(context.Connection.RemoteIpAddress))
         {
             // 404, not 403: a caller outside the allowed networks learns nothing about what is served here.
             context.Response.StatusCode = StatusCodes.Status404NotFound;
@@ -31,11 +32,12 @@ internal static class MetricsEndpoint
         context.Response.ContentType = openMetrics ? OpenMetricsContentType : ContentType;
         context.Response.Headers.CacheControl = "no-store";
         context.Response.Headers.Vary = "Accept";
+        var registry = services.GetRequiredService<MetricsRegistry>().Registry;
         var body = context.Response.Body;
         var cancel = context.RequestAborted;
         if (!openMetrics)
         {
-            await metrics.Registry.CollectAndExportAsTextAsync(body, cancel);
+            await registry.CollectAndExportAsTextAsync(body, cancel);
             await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(body, cancel);
             return;
         }
@@ -44,7 +46,7 @@ internal static class MetricsEndpoint
         // second registry's ends the document.
         await using (var withoutEof = new EofDroppingStream(body))
         {
-            await metrics.Registry.CollectAndExportAsTextAsync(withoutEof, ExpositionFormat.OpenMetricsText, cancel);
+            await registry.CollectAndExportAsTextAsync(withoutEof, ExpositionFormat.OpenMetricsText, cancel);
         }
 
         await Prometheus.Metrics.DefaultRegistry.CollectAndExportAsTextAsync(body, ExpositionFormat.OpenMetricsText, cancel);

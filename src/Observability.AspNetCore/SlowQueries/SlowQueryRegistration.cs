@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyModel;
+using Microsoft.Extensions.Options;
 
 namespace Observability.AspNetCore.SlowQueries;
 
@@ -11,6 +12,7 @@ internal static class SlowQueryRegistration
 {
     public static void Add(IServiceCollection services)
     {
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, SlowQueryOptionsValidator>());
         services.TryAddSingleton<SlowQueryMonitor>();
 
         // Started with the host: subscribes to Npgsql's activities (raw Npgsql needs no other hook) and runs the
