@@ -1,12 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using Observability.AspNetCore.IntegrationTests.Infrastructure;
 
 namespace Observability.AspNetCore.IntegrationTests.Deploy;
 
@@ -16,10 +12,8 @@ namespace Observability.AspNetCore.IntegrationTests.Deploy;
 /// </summary>
 internal sealed class AlertWebhookReceiver : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private WebApplication _app = null!;
     private readonly ConcurrentQueue<WebhookNotification> _notifications = new();
-
-    private AlertWebhookReceiver(WebApplication app) => _app = app;
 
     /// <summary><c>http://127.0.0.1:PORT/</c>; a receiver's URL is this plus its name.</summary>
     public Uri BaseAddress { get; private set; } = null!;
@@ -28,15 +22,9 @@ internal sealed class AlertWebhookReceiver : IAsyncDisposable
 
     public static async Task<AlertWebhookReceiver> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var receiver = new AlertWebhookReceiver(app);
-        app.MapPost("/{**path}", receiver.ReceiveAsync);
-        await app.StartAsync();
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        receiver.BaseAddress = new Uri($"http://127.0.0.1:{address.Port}/");
+        var receiver = new AlertWebhookReceiver();
+        (receiver._app, var port) = await LoopbackWebApp.StartAsync(app => app.MapPost("/{**path}", receiver.ReceiveAsync));
+        receiver.BaseAddress = new Uri($"http://127.0.0.1:{port}/");
         return receiver;
     }
 

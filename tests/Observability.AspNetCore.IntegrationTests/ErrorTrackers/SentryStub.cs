@@ -3,12 +3,8 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
+using Observability.AspNetCore.IntegrationTests.Infrastructure;
 
 namespace Observability.AspNetCore.IntegrationTests.ErrorTrackers;
 
@@ -19,10 +15,8 @@ namespace Observability.AspNetCore.IntegrationTests.ErrorTrackers;
 /// </summary>
 internal sealed class SentryStub : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private WebApplication _app = null!;
     private readonly ConcurrentQueue<EnvelopeItem> _items = new();
-
-    private SentryStub(WebApplication app) => _app = app;
 
     /// <summary>A DSN pointing the SDK at this stub (project 1).</summary>
     public string Dsn { get; private set; } = "";
@@ -35,15 +29,9 @@ internal sealed class SentryStub : IAsyncDisposable
 
     public static async Task<SentryStub> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.ClearProviders();
-        var app = builder.Build();
-        var stub = new SentryStub(app);
-        app.MapPost("/api/{project}/envelope/", stub.ReceiveAsync);
-        await app.StartAsync();
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        stub.Dsn = $"http://public@127.0.0.1:{address.Port}/1";
+        var stub = new SentryStub();
+        (stub._app, var port) = await LoopbackWebApp.StartAsync(app => app.MapPost("/api/{project}/envelope/", stub.ReceiveAsync));
+        stub.Dsn = $"http://public@127.0.0.1:{port}/1";
         return stub;
     }
 
