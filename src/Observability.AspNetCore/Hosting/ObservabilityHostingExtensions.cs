@@ -89,8 +89,15 @@ public static class ObservabilityHostingExtensions
         {
             MetricsRegistration.AddRuntimeMetrics(registry, services.GetRequiredService<ServiceIdentity>());
             LogOutputMetrics.Register(registry.Families, services.GetRequiredService<SerilogPipeline>().Stdout);
-            TracingMetrics.Register(registry.Families);
-            TracingMetrics.RegisterLogs(registry.Families);
+            // Served (at 0) with tracing off too, so every configuration serves the same families; made by the first
+            // scrape when nothing creates them before, as tracing does when it is on.
+            var tracingFamilies = new Lazy<bool>(() =>
+            {
+                TracingMetrics.Register(registry.Families);
+                TracingMetrics.RegisterLogs(registry.Families);
+                return true;
+            });
+            registry.Registry.AddBeforeCollectCallback(() => _ = tracingFamilies.Value);
         }
 
         return registry;
