@@ -14,6 +14,14 @@ public sealed class PayForWhatYouUseTests
     private static readonly string[] OptionalFamilies =
         ["Npgsql", "Microsoft.EntityFrameworkCore", "StackExchange.Redis", "HealthChecks.", "OpenTelemetry"];
 
+    /// <summary>
+    /// Loaded by nothing a bare minimal API does, and by nothing the defaults need either: MVC (an application-part
+    /// attribute the SDK writes for any referenced package that references MVC makes the host load it), the dependency
+    /// model (a package JIT-compiled at every start), System.Data.Common and its type converters (parsing label values).
+    /// </summary>
+    private static readonly string[] NeverNeeded =
+        ["Microsoft.AspNetCore.Mvc.Core", "Prometheus.AspNetCore", "Microsoft.Extensions.DependencyModel", "System.Data.Common", "System.ComponentModel.TypeConverter"];
+
     [Fact]
     public async Task App_without_database_redis_or_otlp_serves_requests_without_loading_their_assemblies()
     {
@@ -21,6 +29,29 @@ public sealed class PayForWhatYouUseTests
 
         Assert.Contains("Observability.AspNetCore", loaded);
         Assert.DoesNotContain(loaded, static name => OptionalFamilies.Any(f => name.StartsWith(f, StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task App_with_the_defaults_loads_neither_MVC_nor_OpenSSL()
+    {
+        // Its own content root: the test's output folder holds the sample's appsettings.json, whose Serilog section and
+        // values would load the configuration readers this test is not about.
+        var contentRoot = Directory.CreateTempSubdirectory("pay-for-what-you-use-");
+        var environment = new Dictionary<string, string?> { ["ASPNETCORE_CONTENTROOT"] = contentRoot.FullName };
+        string[]? loaded = null;
+        string? maps = null;
+        await RunAfterRequestsAsync(environment, async app =>
+        {
+            loaded = await app.Client.GetFromJsonAsync<string[]>("/loaded-assemblies");
+            maps = await File.ReadAllTextAsync($"/proc/{app.Pid.ToString(CultureInfo.InvariantCulture)}/maps");
+        });
+
+        contentRoot.Delete(recursive: true);
+        Assert.NotNull(loaded);
+        Assert.Empty(loaded.Intersect(NeverNeeded));
+
+        // Nothing here speaks TLS: the request-ID prefix takes its randomness from the OS, as a bare app would.
+        Assert.DoesNotContain("libcrypto", maps, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -41,6 +72,14 @@ public sealed class PayForWhatYouUseTests
 
     private static async Task<string[]> LoadedAfterRequestsAsync(Dictionary<string, string?> environment)
     {
+        string[]? loaded = null;
+        await RunAfterRequestsAsync(environment, async app => loaded = await app.Client.GetFromJsonAsync<string[]>("/loaded-assemblies"));
+        Assert.NotNull(loaded);
+        return loaded;
+    }
+
+    private static async Task RunAfterRequestsAsync(Dictionary<string, string?> environment, Func<AppProcess, Task> inspect)
+    {
         environment["ConnectionStrings__Postgres"] = null;
         environment["ConnectionStrings__Redis"] = null;
         environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = null;
@@ -52,8 +91,6 @@ public sealed class PayForWhatYouUseTests
         using var metrics = await app.Client.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
 
-        var loaded = await app.Client.GetFromJsonAsync<string[]>("/loaded-assemblies");
-        Assert.NotNull(loaded);
-        return loaded;
+        await inspect(app);
     }
 }
