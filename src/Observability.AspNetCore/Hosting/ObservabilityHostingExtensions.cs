@@ -63,17 +63,12 @@ public static class ObservabilityHostingExtensions
         services.TryAddSingleton(static sp => new WarningBudget(sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.SlowRequests.MaxWarningsPerSecond));
         services.TryAddSingleton<Heartbeat>();
         HealthRegistration.Add(builder);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, SlowRequestOptionsValidator>());
-        services.TryAddSingleton<SlowRequestMonitor>();
-        services.AddHostedService(static sp => sp.GetRequiredService<SlowRequestMonitor>());
+        SlowRequestRegistration.Add(services);
         SlowQueryRegistration.Add(services);
         JobRegistration.Add(services);
         TracingRegistration.Add(builder, [JobSpans.SourceName]);
 
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, RequestIdOptionsValidator>());
-        services.PostConfigure<ProblemDetailsOptions>(ProblemDetailsRequestId.Chain);
-        services.TryAddTransient<RequestIdPropagationHandler>();
-        services.ConfigureHttpClientDefaults(static b => b.AddHttpMessageHandler<RequestIdPropagationHandler>());
+        RequestIdRegistration.Add(services);
         return builder;
     }
 
