@@ -29,8 +29,8 @@ internal static class SlowQueryRegistration
     /// Whether something in the app besides this library depends on EF Core, read by name from the app's dependency
     /// graph (its <c>.deps.json</c>, which the host names in <c>APP_CONTEXT_DEPS_FILES</c>): a type test would load EF
     /// Core into every app, since this library references it. Read with <see cref="JsonDocument"/>, which the shared
-    /// framework carries compiled, rather than <c>DependencyContext</c>, whose package is compiled at start-up (~15 ms of
-    /// every app's first response measured). Without a dependency graph (single-file, custom hosts) the hook is added.
+    /// framework carries precompiled, not <c>DependencyContext</c>, whose package (some 200 methods) would be
+    /// JIT-compiled at every start. Without a dependency graph (single-file, custom hosts) the hook is added.
     /// </summary>
     internal static bool AppUsesEfCore()
     {

@@ -33,9 +33,8 @@ internal static class RuntimeMetrics
         ArgumentNullException.ThrowIfNull(version);
         ArgumentNullException.ThrowIfNull(environment);
 
-        // Made by the first scrape rather than at start-up: nobody reads them before one, and their fourteen families
-        // and the process's start time were a tenth of the library's start-up cost. Lazy makes concurrent first
-        // scrapes wait for the one that creates them.
+        // Made by the first scrape, not on the way to the app's first response: nobody reads them before one. Lazy
+        // makes concurrent first scrapes wait for the one that creates them.
         var collector = new Lazy<RuntimeCollector>(() => new RuntimeCollector(families, service, version, environment));
         families.Registry.AddBeforeCollectCallback(() => collector.Value.Update());
     }
