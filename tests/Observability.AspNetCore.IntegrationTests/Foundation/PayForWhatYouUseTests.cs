@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Observability.AspNetCore.IntegrationTests.Infrastructure;
 
 namespace Observability.AspNetCore.IntegrationTests.Foundation;
@@ -68,6 +69,32 @@ public sealed class PayForWhatYouUseTests
         Assert.Contains("HealthChecks.NpgSql", loaded);
         Assert.Contains("StackExchange.Redis", loaded);
         Assert.Contains("OpenTelemetry", loaded);
+    }
+
+    /// <summary>
+    /// A package copy of an assembly the shared framework carries (System.Diagnostics.DiagnosticSource 11.0.0, required
+    /// by OpenTelemetry.Api 1.21.0) wins over the framework's by version and is JIT-compiled at every start, where the
+    /// framework's copy is precompiled: Activity, Meter and DiagnosticListener, used by the host itself, cost ~370 more
+    /// methods to compile. The app's dependency graph must list none.
+    /// </summary>
+    [Fact]
+    public void App_carries_no_package_copy_of_a_shared_framework_assembly()
+    {
+        var frameworkFiles = new[] { typeof(object), typeof(Microsoft.AspNetCore.Http.HttpContext) }
+            .SelectMany(static t => Directory.EnumerateFiles(Path.GetDirectoryName(t.Assembly.Location)!, "*.dll"))
+            .Select(Path.GetFileName)
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+
+        using var graph = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Observability.AspNetCore.MinimalApp.deps.json")));
+        var shadowing = graph.RootElement.GetProperty("targets").EnumerateObject()
+            .SelectMany(static target => target.Value.EnumerateObject())
+            .Where(static library => library.Value.TryGetProperty("runtime", out _))
+            .SelectMany(static library => library.Value.GetProperty("runtime").EnumerateObject().Select(asset => $"{library.Name}: {Path.GetFileName(asset.Name)}"))
+            .Where(asset => frameworkFiles.Contains(asset[(asset.LastIndexOf(' ') + 1)..]))
+            .ToArray();
+
+        Assert.True(frameworkFiles.Count > 100, "the shared framework's folders were not found");
+        Assert.Empty(shadowing);
     }
 
     private static async Task<string[]> LoadedAfterRequestsAsync(Dictionary<string, string?> environment)
