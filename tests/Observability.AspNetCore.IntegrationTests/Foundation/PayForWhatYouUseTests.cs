@@ -56,6 +56,18 @@ public sealed class PayForWhatYouUseTests
     }
 
     [Fact]
+    public async Task App_with_only_otlp_configured_loads_the_tracing_SDK_but_no_database_client()
+    {
+        var loaded = await LoadedAfterRequestsAsync(new Dictionary<string, string?>
+        {
+            ["Observability__Otlp__Endpoint"] = $"http://127.0.0.1:{FreePort.Next().ToString(CultureInfo.InvariantCulture)}",
+        });
+
+        Assert.Contains("OpenTelemetry", loaded);
+        Assert.DoesNotContain(loaded, static name => name.StartsWith("Npgsql", StringComparison.Ordinal) || name.StartsWith("Microsoft.EntityFrameworkCore", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task App_with_postgres_redis_and_otlp_configured_loads_their_clients()
     {
         var loaded = await LoadedAfterRequestsAsync(new Dictionary<string, string?>
