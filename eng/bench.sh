@@ -28,9 +28,14 @@
 #    taking http/protobuf on /v1/traces under one path prefix per variant and counting requests, bytes and spans.
 #    defaults-tracing is the defaults app with Observability:Otlp:Endpoint set (sampling 1.0); otel-only is the bare
 #    app with OpenTelemetry's ASP.NET Core instrumentation and OTLP exporter alone, same SDK, protocol and receiver.
+#    Also bare and the defaults app once more, published ReadyToRun (-r linux-x64 --self-contained false
+#    -p:PublishReadyToRun=true, as start-up-sensitive teams publish) into publish/<app>/release_linux-x64.
 #    1c. Start-up, one server at a time before any warm server runs: for every variant, process start to the first
 #    200 on /ping and VmRSS right after it; one unmeasured start each (page cache), then --starts rounds alternating
-#    the variants; medians, and the median difference to bare's start in the same round.
+#    the variants; medians, and the median difference to bare's start in the same round. Two start-up-only rows join
+#    them, never the later steps: bare-r2r and defaults-r2r, the ReadyToRun publishes, each with its difference to
+#    bare and, for defaults-r2r, a row of its differences to bare-r2r in the same round: what the library adds to an
+#    app published that way (bare gains little from ReadyToRun: the shared framework is precompiled already).
 # 2. Starts every variant at once as a warm server on 127.0.0.1 (one port each), all pinned to one core with taskset;
 #    wrk is pinned to the other core. Pinning one core makes .NET see one CPU, which delays tier-1 JIT by ~10x:
 #    DOTNET_TC_DelaySingleProcMultiplier=1 restores the normal delay. Each variant is warmed up until the CPU per
@@ -173,6 +178,10 @@ label+=(
   [defaults-no-slow]="(ablation) defaults, slow/hung detection off"
   [defaults-log-devnull]="(ablation) defaults, stdout to /dev/null"
 )
+# Start-up only (step 1c): the same two apps published ReadyToRun; measured in the start-up rounds and nowhere else.
+r2r_variants=(bare-r2r defaults-r2r)
+project+=([bare-r2r]=Bench.Bare [defaults-r2r]=Bench.ObservabilityDefaults)
+label+=([bare-r2r]="bare, ReadyToRun" [defaults-r2r]="**observability-defaults**, ReadyToRun")
 variants=(bare)
 ((ablation)) && all_variants+=("${ablation_variants[@]}")
 # Without --variants: the standard ones, and in smoke mode the opt-in ones too, so that no app can rot unnoticed.
@@ -184,7 +193,7 @@ for v in "${all_variants[@]:1}" "${optional_variants[@]}"; do
   fi
 done
 for v in ${only_variants//,/ }; do
-  [[ -n "${project[$v]:-}" ]] || die "unknown variant '$v' (known: ${all_variants[*]} ${optional_variants[*]})"
+  [[ -n "${project[$v]:-}" && " ${r2r_variants[*]} " != *" $v "* ]] || die "unknown variant '$v' (known: ${all_variants[*]} ${optional_variants[*]})"
 done
 endpoints=(items ping)
 declare -A endpoint_path=([items]=/api/items/42 [ping]=/ping)
@@ -245,6 +254,66 @@ for app in Bench.ObservabilityDefaults Observability.Benchmarks; do
     die "$app does not carry the Release build of the library ($library_release)"
 done
 
+# The start-up-only ReadyToRun publishes, beside the plain ones (the load phase measures those): same artifacts path,
+# so the library is this build's, and crossgen2 precompiles it and every package into each app's own folder.
+r2r_dir() { printf '%s/build/publish/%s/release_linux-x64' "$work_dir" "$1"; }
+# Little-endian unsigned integer of $3 bytes (2 or 4) at offset $2 of file $1.
+le_uint() { od -An -tu"$3" -j "$2" -N "$3" "$1" | tr -d ' \n'; }
+# "<ReadyToRun 0|1> <metadata offset> <metadata size>" of the managed PE image $1 (ECMA-335 II.25: the CLI header's
+# ManagedNativeHeader points at the runtime's READYTORUN_HEADER, signature "RTR", in a ReadyToRun image only).
+clr_image() {
+  local f=$1 pe opt dirs nsec sec cli off md_rva md_size mn_rva r2r=0
+  pe=$(le_uint "$f" 60 4)
+  [[ "$(le_uint "$f" "$pe" 4)" == 17744 ]] || return 1 # "PE\0\0"
+  nsec=$(le_uint "$f" $((pe + 6)) 2)
+  opt=$((pe + 24))
+  case "$(le_uint "$f" "$opt" 2)" in 267) dirs=$((opt + 96)) ;; 523) dirs=$((opt + 112)) ;; *) return 1 ;; esac
+  sec=$((opt + $(le_uint "$f" $((pe + 20)) 2)))
+  rva_offset() {
+    local i va
+    for ((i = 0; i < nsec; i++)); do
+      va=$(le_uint "$f" $((sec + 40 * i + 12)) 4)
+      if (($1 >= va && $1 < va + $(le_uint "$f" $((sec + 40 * i + 8)) 4))); then echo $(($1 - va + $(le_uint "$f" $((sec + 40 * i + 20)) 4))); return; fi
+    done
+    return 1
+  }
+  cli=$(rva_offset "$(le_uint "$f" $((dirs + 14 * 8)) 4)") || return 1
+  md_rva=$(le_uint "$f" $((cli + 8)) 4); md_size=$(le_uint "$f" $((cli + 12)) 4); mn_rva=$(le_uint "$f" $((cli + 64)) 4)
+  if ((mn_rva > 0)) && off=$(rva_offset "$mn_rva") && [[ "$(le_uint "$f" "$off" 4)" == 5395538 ]]; then r2r=1; fi
+  off=$(rva_offset "$md_rva") || return 1
+  echo "$r2r $off $md_size"
+}
+# The metadata heap named $2 (e.g. "#GUID") of the managed PE image $1, as bytes (ECMA-335 II.24.2.1-2).
+metadata_heap() {
+  local f=$1 r md n h i off size name
+  read -r r md n < <(clr_image "$f") || return 1
+  h=$((md + 16 + $(le_uint "$f" $((md + 12)) 4)))
+  n=$(le_uint "$f" $((h + 2)) 2)
+  h=$((h + 4))
+  for ((i = 0; i < n; i++)); do
+    off=$(le_uint "$f" "$h" 4); size=$(le_uint "$f" $((h + 4)) 4)
+    name=$(tail -c +$((h + 9)) "$f" | head -c 32 | tr '\0' '\n' | head -n 1)
+    if [[ "$name" == "$2" ]]; then tail -c +$((md + off + 1)) "$f" | head -c "$size"; return; fi
+    h=$((h + 8 + (${#name} + 4) / 4 * 4))
+  done
+  return 1
+}
+log "dotnet publish Bench.Bare and Bench.ObservabilityDefaults -c Release -r linux-x64 ReadyToRun (start-up only)"
+for app in Bench.Bare Bench.ObservabilityDefaults; do
+  dotnet publish "benchmarks/apps/$app/$app.csproj" -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true \
+    --artifacts-path "$work_dir/build" --disable-build-servers -nodeReuse:false -nologo -v quiet -p:UseSharedCompilation=false \
+    >>"$work_dir/build.log" 2>&1 || { tail -n 40 "$work_dir/build.log" >&2; die "ReadyToRun publish of $app failed (full log: $work_dir/build.log)"; }
+  image=$(r2r_dir "$app")/$app.dll
+  [[ "$(clr_image "$image" 2>/dev/null)" == 1\ * ]] || die "$image is missing or not a ReadyToRun image"
+done
+# A ReadyToRun image differs from its IL byte for byte (even the method table's IL addresses move) but keeps its
+# #GUID heap: the module's MVID, which the deterministic compiler derives from the whole compilation.
+image=$(r2r_dir Bench.ObservabilityDefaults)/Observability.AspNetCore.dll
+[[ "$(clr_image "$image" 2>/dev/null)" == 1\ * ]] || die "$image is missing or not a ReadyToRun image"
+mvid=$(metadata_heap "$library_release" '#GUID' | od -An -tx1 | tr -d ' \n')
+[[ -n "$mvid" && "$(metadata_heap "$image" '#GUID' | od -An -tx1 | tr -d ' \n')" == "$mvid" ]] ||
+  die "$image was not precompiled from the Release build of the library ($library_release)"
+
 # --- 2. Servers ----------------------------------------------------------------------------------------------------
 declare -A pid=() port=()
 receiver_pid=""
@@ -284,6 +353,7 @@ mkdir -p "$run_dir"
 start_server() {
   local v=$1 dir env_words
   dir=$(publish_dir "${project[$v]}")
+  [[ "$v" != *-r2r ]] || dir=$(r2r_dir "${project[$v]}")
   env_words=${extra_env[$v]:-}
   env_words=${env_words//@SINK@/$receiver_url}
   # shellcheck disable=SC2086 # extra_env is a list of NAME=value words
@@ -335,7 +405,7 @@ measure_startups() { # in a subshell pinned to the client's core; the servers pi
   printf 'round\tvariant\tfirst_response_ms\trss_kib\n' >"$startup_tsv"
   # Round 0 is not counted: it brings every app's files into the page cache, so every measured start finds them there.
   for ((round = 0; round <= starts; round++)); do
-    for v in "${variants[@]}"; do
+    for v in "${variants[@]}" "${r2r_variants[@]}"; do
       p=$(free_port)
       out="$run_dir/$v.startup.stdout"
       [[ "$v" == defaults-log-devnull ]] && out=/dev/null
@@ -359,7 +429,7 @@ measure_startups() { # in a subshell pinned to the client's core; the servers pi
     done
   done
 }
-log "start-up: ${#variants[@]} variants one at a time, 1 unmeasured + $starts measured starts each"
+log "start-up: $((${#variants[@]} + ${#r2r_variants[@]})) variants (ReadyToRun ones included) one at a time, 1 unmeasured + $starts measured starts each"
 (measure_startups) || exit 1
 
 for v in "${variants[@]}"; do
@@ -625,24 +695,31 @@ label_pairs() { for v in "$@"; do printf '%s=%s|' "$v" "${label[$v]}"; done; } #
   echo
   echo "Median of $starts cold starts per variant (after one unmeasured start each), the variants alternated: process start to the first"
   echo "200 on \`GET /ping\`, and VmRSS right after it. Δ bare: median of the differences to bare's start in the same round."
+  echo "ReadyToRun rows: bare and the defaults app published \`-r linux-x64 --self-contained false -p:PublishReadyToRun=true\`"
+  echo "(start-up only); the ↳ row: defaults, ReadyToRun minus bare, ReadyToRun, same round (what the library adds to such an app)."
   echo
   echo "| variant | first response ms, median (range) | Δ bare ms | RSS after it MiB | Δ bare MiB |"
   echo "|---|---:|---:|---:|---:|"
-  awk -F'\t' -v order="${variants[*]}" -v labels="$(for v in "${variants[@]}"; do printf '%s|' "${label[$v]}"; done)" '
+  awk -F'\t' -v order="${variants[*]} ${r2r_variants[*]}" \
+    -v labels="$(for v in "${variants[@]}" "${r2r_variants[@]}"; do printf '%s|' "${label[$v]}"; done)" '
     function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
     function med(a, n) { sort(a, n); return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    # Medians of the per-round differences of v to base, over the rounds where both started: sets nd, ddm, ddk.
+    function paired(v, base,   r, dm, dk) { nd = 0
+      for (r = 1; r <= rounds; r++) if (((v, r) in ms) && ((base, r) in ms)) { dm[++nd] = ms[v, r] - ms[base, r]; dk[nd] = (kib[v, r] - kib[base, r]) / 1024 }
+      if (nd) { ddm = med(dm, nd); ddk = med(dk, nd) } }
     NR == 1 { next }
     { ms[$2, $1] = $3; kib[$2, $1] = $4; if ($1 > rounds) rounds = $1 }
     END {
       nv = split(order, vs, " "); split(labels, ls, "|")
-      for (j = 1; j <= nv; j++) { v = vs[j]; n = 0; nd = 0; delete a; delete m; delete dm; delete dk
+      for (j = 1; j <= nv; j++) { v = vs[j]; n = 0; nd = 0; delete a; delete m
         for (r = 1; r <= rounds; r++) { if (!((v, r) in ms)) continue
-          a[++n] = ms[v, r]; m[n] = kib[v, r] / 1024
-          if ((("bare", r) in ms) && v != "bare") { dm[++nd] = ms[v, r] - ms["bare", r]; dk[nd] = (kib[v, r] - kib["bare", r]) / 1024 } }
+          a[++n] = ms[v, r]; m[n] = kib[v, r] / 1024 }
         if (n == 0) continue
         sort(a, n); lo = a[1]; hi = a[n]; x = med(a, n); y = med(m, n)
-        if (nd) { ddm = med(dm, nd); ddk = med(dk, nd) }
+        if (v != "bare") paired(v, "bare")
         printf "| %s | %.0f (%.0f–%.0f) | %s | %.1f | %s |\n", ls[j], x, lo, hi, nd ? sprintf("%+.0f", ddm) : "–", y, nd ? sprintf("%+.1f", ddk) : "–"
+        if (v == "defaults-r2r") { paired(v, "bare-r2r"); if (nd) printf "| ↳ Δ bare, ReadyToRun | – | %+.0f | – | %+.1f |\n", ddm, ddk }
         if (v == "observability-defaults" && nd) { aim = sprintf("Issue 19'"'"'s aim for the defaults app (no database or Redis configured): first response within +50 ms and RSS within +10 MiB of bare: **%s** (%+.0f ms, %+.1f MiB).", (ddm <= 50 && ddk <= 10) ? "met" : "missed", ddm, ddk) }
       }
       if (aim != "") printf "\n%s\n", aim

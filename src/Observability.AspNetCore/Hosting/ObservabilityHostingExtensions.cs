@@ -63,17 +63,12 @@ public static class ObservabilityHostingExtensions
         services.TryAddSingleton(static sp => new WarningBudget(sp.GetRequiredService<IOptions<ObservabilityOptions>>().Value.SlowRequests.MaxWarningsPerSecond));
         services.TryAddSingleton<Heartbeat>();
         HealthRegistration.Add(builder);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, SlowRequestOptionsValidator>());
-        services.TryAddSingleton<SlowRequestMonitor>();
-        services.AddHostedService(static sp => sp.GetRequiredService<SlowRequestMonitor>());
+        SlowRequestRegistration.Add(services);
         SlowQueryRegistration.Add(services);
         JobRegistration.Add(services);
         TracingRegistration.Add(builder, [JobSpans.SourceName]);
 
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ObservabilityOptions>, RequestIdOptionsValidator>());
-        services.PostConfigure<ProblemDetailsOptions>(ProblemDetailsRequestId.Chain);
-        services.TryAddTransient<RequestIdPropagationHandler>();
-        services.ConfigureHttpClientDefaults(static b => b.AddHttpMessageHandler<RequestIdPropagationHandler>());
+        RequestIdRegistration.Add(services);
         return builder;
     }
 
@@ -89,8 +84,15 @@ public static class ObservabilityHostingExtensions
         {
             MetricsRegistration.AddRuntimeMetrics(registry, services.GetRequiredService<ServiceIdentity>());
             LogOutputMetrics.Register(registry.Families, services.GetRequiredService<SerilogPipeline>().Stdout);
-            TracingMetrics.Register(registry.Families);
-            TracingMetrics.RegisterLogs(registry.Families);
+            // Served (at 0) with tracing off too, so every configuration serves the same families; made by the first
+            // scrape when nothing creates them before, as tracing does when it is on.
+            var tracingFamilies = new Lazy<bool>(() =>
+            {
+                TracingMetrics.Register(registry.Families);
+                TracingMetrics.RegisterLogs(registry.Families);
+                return true;
+            });
+            registry.Registry.AddBeforeCollectCallback(() => _ = tracingFamilies.Value);
         }
 
         return registry;

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Metrics;
+using Observability.AspNetCore.RequestId;
 using Observability.AspNetCore.SlowQueries;
 using Observability.AspNetCore.SlowRequests;
 using Serilog.Events;

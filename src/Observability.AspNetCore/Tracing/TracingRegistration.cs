@@ -6,7 +6,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using Observability.AspNetCore.Core;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
@@ -24,6 +23,12 @@ internal static class TracingRegistration
 {
     /// <summary>The span attribute that carries the request ID (the completion event's <c>RequestId</c>).</summary>
     public const string RequestIdAttribute = "request.id";
+
+    /// <summary>
+    /// Npgsql's own activity source: its commands' spans. Subscribed by name, which is all Npgsql.OpenTelemetry's
+    /// <c>AddNpgsql()</c> does, so neither it nor Npgsql is loaded into an app that does not use them.
+    /// </summary>
+    private const string NpgsqlSourceName = "Npgsql";
 
     /// <param name="builder">The app's builder.</param>
     /// <param name="featureSources">The activity sources other features make spans on (named by the caller, so tracing knows no feature).</param>
@@ -52,7 +57,7 @@ internal static class TracingRegistration
             .WithTracing(tracing => tracing
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
-                .AddNpgsql()
+                .AddSource(NpgsqlSourceName)
                 .AddSource(EfCoreCommandSpans.SourceName)
                 .AddSource(featureSources)
                 .SetSampler(static sp => new ParentBasedSampler(
@@ -77,9 +82,20 @@ internal static class TracingRegistration
             services.AddSingleton<Core.IEventExportSink>(static sp => sp.GetRequiredService<OtlpLogSink>());
         }
 
+        if (AppDependencies.UsesEfCore)
+        {
+            AddEfCoreSpans(services);
+        }
+
+        services.AddHostedService<TracingLifetime>();
+    }
+
+    /// <summary>Never inlined into <see cref="AddTracing"/>: naming EF Core's types loads EF Core.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddEfCoreSpans(IServiceCollection services)
+    {
         services.TryAddSingleton<EfCoreCommandSpans>();
         services.Add(ServiceDescriptor.Singleton(typeof(IDbContextOptionsConfiguration<>), typeof(EfCoreCommandSpansConfiguration<>)));
-        services.AddHostedService<TracingLifetime>();
     }
 
     /// <summary>

@@ -8,8 +8,9 @@ namespace Observability.AspNetCore.IntegrationTests.Benchmarks;
 /// <summary>
 /// eng/bench.sh is not part of the test command (timings on a shared machine are noise), so nothing else would notice
 /// when it, the benchmark apps or the micro-benchmarks stop building or running. This runs it in smoke mode: one short
-/// round of every step (publish, the OTLP receiver, one start-up round, start every variant, warm-up, an idle spell,
-/// alternation, cardinality, each micro-benchmark once) and checks that the report came out. No timing is asserted.
+/// round of every step (publish, ReadyToRun included, the OTLP receiver, one start-up round, start every variant,
+/// warm-up, an idle spell, alternation, cardinality, each micro-benchmark once) and checks that the report came out.
+/// No timing is asserted.
 /// </summary>
 public sealed class BenchScriptSmokeTests
 {
@@ -67,6 +68,16 @@ public sealed class BenchScriptSmokeTests
         {
             Assert.Matches($@"\| {Regex.Escape(variant)} \| \d+ \(\d+–\d+\) \| [+-]\d+ \| \d+\.\d \| [+-]\d+\.\d \|", report);
         }
+
+        // Bare and the defaults app published ReadyToRun: start-up rows only (never warm-served, so one row each), each
+        // with its difference to bare, and what the library adds to bare when both are published that way.
+        foreach (var variant in new[] { "bare, ReadyToRun", "**observability-defaults**, ReadyToRun" })
+        {
+            Assert.Single(Regex.Matches(report, $@"\| {Regex.Escape(variant)} \|"));
+            Assert.Matches($@"\| {Regex.Escape(variant)} \| \d+ \(\d+–\d+\) \| [+-]\d+ \| \d+\.\d \| [+-]\d+\.\d \|", report);
+        }
+
+        Assert.Matches(@"\| \*\*observability-defaults\*\*, ReadyToRun \| [^\n]+\n\| ↳ Δ bare, ReadyToRun \| – \| [+-]\d+ \| – \| [+-]\d+\.\d \|", report);
 
         Assert.Matches(@"Issue 19's aim for the defaults app \(no database or Redis configured\): first response within \+50 ms and RSS within \+10 MiB of bare: \*\*(met|missed)\*\* \([+-]\d+ ms, [+-]\d+\.\d MiB\)\.", report);
 

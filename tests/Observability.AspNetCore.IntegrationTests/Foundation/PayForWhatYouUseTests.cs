@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Observability.AspNetCore.IntegrationTests.Infrastructure;
 
 namespace Observability.AspNetCore.IntegrationTests.Foundation;
@@ -14,6 +15,14 @@ public sealed class PayForWhatYouUseTests
     private static readonly string[] OptionalFamilies =
         ["Npgsql", "Microsoft.EntityFrameworkCore", "StackExchange.Redis", "HealthChecks.", "OpenTelemetry"];
 
+    /// <summary>
+    /// Loaded by nothing a bare minimal API does, and by nothing the defaults need either: MVC (an application-part
+    /// attribute the SDK writes for any referenced package that references MVC makes the host load it), the dependency
+    /// model (a package JIT-compiled at every start), System.Data.Common and its type converters (parsing label values).
+    /// </summary>
+    private static readonly string[] NeverNeeded =
+        ["Microsoft.AspNetCore.Mvc.Core", "Prometheus.AspNetCore", "Microsoft.Extensions.DependencyModel", "System.Data.Common", "System.ComponentModel.TypeConverter"];
+
     [Fact]
     public async Task App_without_database_redis_or_otlp_serves_requests_without_loading_their_assemblies()
     {
@@ -21,6 +30,41 @@ public sealed class PayForWhatYouUseTests
 
         Assert.Contains("Observability.AspNetCore", loaded);
         Assert.DoesNotContain(loaded, static name => OptionalFamilies.Any(f => name.StartsWith(f, StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task App_with_the_defaults_loads_neither_MVC_nor_OpenSSL()
+    {
+        // Its own content root: the test's output folder holds the sample's appsettings.json, whose Serilog section and
+        // values would load the configuration readers this test is not about.
+        var contentRoot = Directory.CreateTempSubdirectory("pay-for-what-you-use-");
+        var environment = new Dictionary<string, string?> { ["ASPNETCORE_CONTENTROOT"] = contentRoot.FullName };
+        string[]? loaded = null;
+        string? maps = null;
+        await RunAfterRequestsAsync(environment, async app =>
+        {
+            loaded = await app.Client.GetFromJsonAsync<string[]>("/loaded-assemblies");
+            maps = await File.ReadAllTextAsync($"/proc/{app.Pid.ToString(CultureInfo.InvariantCulture)}/maps");
+        });
+
+        contentRoot.Delete(recursive: true);
+        Assert.NotNull(loaded);
+        Assert.Empty(loaded.Intersect(NeverNeeded));
+
+        // Nothing here speaks TLS: the request-ID prefix takes its randomness from the OS, as a bare app would.
+        Assert.DoesNotContain("libcrypto", maps, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task App_with_only_otlp_configured_loads_the_tracing_SDK_but_no_database_client()
+    {
+        var loaded = await LoadedAfterRequestsAsync(new Dictionary<string, string?>
+        {
+            ["Observability__Otlp__Endpoint"] = $"http://127.0.0.1:{FreePort.Next().ToString(CultureInfo.InvariantCulture)}",
+        });
+
+        Assert.Contains("OpenTelemetry", loaded);
+        Assert.DoesNotContain(loaded, static name => name.StartsWith("Npgsql", StringComparison.Ordinal) || name.StartsWith("Microsoft.EntityFrameworkCore", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -39,7 +83,41 @@ public sealed class PayForWhatYouUseTests
         Assert.Contains("OpenTelemetry", loaded);
     }
 
+    /// <summary>
+    /// A package copy of an assembly the shared framework carries (System.Diagnostics.DiagnosticSource 11.0.0, required
+    /// by OpenTelemetry.Api 1.21.0) wins over the framework's by version and is JIT-compiled at every start, where the
+    /// framework's copy is precompiled: Activity, Meter and DiagnosticListener, used by the host itself, cost ~370 more
+    /// methods to compile. The app's dependency graph must list none.
+    /// </summary>
+    [Fact]
+    public void App_carries_no_package_copy_of_a_shared_framework_assembly()
+    {
+        var frameworkFiles = new[] { typeof(object), typeof(Microsoft.AspNetCore.Http.HttpContext) }
+            .SelectMany(static t => Directory.EnumerateFiles(Path.GetDirectoryName(t.Assembly.Location)!, "*.dll"))
+            .Select(Path.GetFileName)
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+
+        using var graph = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Observability.AspNetCore.MinimalApp.deps.json")));
+        var shadowing = graph.RootElement.GetProperty("targets").EnumerateObject()
+            .SelectMany(static target => target.Value.EnumerateObject())
+            .Where(static library => library.Value.TryGetProperty("runtime", out _))
+            .SelectMany(static library => library.Value.GetProperty("runtime").EnumerateObject().Select(asset => $"{library.Name}: {Path.GetFileName(asset.Name)}"))
+            .Where(asset => frameworkFiles.Contains(asset[(asset.LastIndexOf(' ') + 1)..]))
+            .ToArray();
+
+        Assert.True(frameworkFiles.Count > 100, "the shared framework's folders were not found");
+        Assert.Empty(shadowing);
+    }
+
     private static async Task<string[]> LoadedAfterRequestsAsync(Dictionary<string, string?> environment)
+    {
+        string[]? loaded = null;
+        await RunAfterRequestsAsync(environment, async app => loaded = await app.Client.GetFromJsonAsync<string[]>("/loaded-assemblies"));
+        Assert.NotNull(loaded);
+        return loaded;
+    }
+
+    private static async Task RunAfterRequestsAsync(Dictionary<string, string?> environment, Func<AppProcess, Task> inspect)
     {
         environment["ConnectionStrings__Postgres"] = null;
         environment["ConnectionStrings__Redis"] = null;
@@ -52,8 +130,6 @@ public sealed class PayForWhatYouUseTests
         using var metrics = await app.Client.GetAsync("/metrics");
         Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
 
-        var loaded = await app.Client.GetFromJsonAsync<string[]>("/loaded-assemblies");
-        Assert.NotNull(loaded);
-        return loaded;
+        await inspect(app);
     }
 }

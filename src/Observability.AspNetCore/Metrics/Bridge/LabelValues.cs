@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Observability.AspNetCore.Metrics.Bridge;
@@ -28,11 +29,16 @@ internal static class LabelValues
 
     public static string Sanitize(string value)
     {
-        if (!value.Contains('=', StringComparison.Ordinal))
-        {
-            return value;
-        }
+        return value.Contains('=', StringComparison.Ordinal) ? SanitizeKeyValues(value) : value;
+    }
 
+    /// <summary>
+    /// Apart from <see cref="Sanitize"/>, so that the usual value (no <c>=</c>) does not load System.Data.Common and its
+    /// type converters into every app when the first series is bridged.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static string SanitizeKeyValues(string value)
+    {
         var builder = new DbConnectionStringBuilder();
         try
         {

@@ -18,8 +18,9 @@ internal static class RuntimeMetrics
         Register(new MetricFamilyFactory(registry, prefix), service, version, environment);
 
     /// <summary>
-    /// Creates the metrics through <paramref name="families"/> (the host's registry, with the prefix) and refreshes them
-    /// in one before-collect callback: computed per scrape, nothing on a timer, nothing when nobody scrapes.
+    /// Creates the metrics through <paramref name="families"/> (the host's registry, with the prefix) at the first scrape
+    /// and refreshes them in one before-collect callback: computed per scrape, nothing on a timer, nothing when nobody
+    /// scrapes.
     /// </summary>
     /// <param name="families">The host's family factory.</param>
     /// <param name="service">The <c>service</c> label of <c>app_info</c>.</param>
@@ -32,8 +33,10 @@ internal static class RuntimeMetrics
         ArgumentNullException.ThrowIfNull(version);
         ArgumentNullException.ThrowIfNull(environment);
 
-        var collector = new RuntimeCollector(families, service, version, environment);
-        families.Registry.AddBeforeCollectCallback(collector.Update);
+        // Made by the first scrape, not on the way to the app's first response: nobody reads them before one. Lazy
+        // makes concurrent first scrapes wait for the one that creates them.
+        var collector = new Lazy<RuntimeCollector>(() => new RuntimeCollector(families, service, version, environment));
+        families.Registry.AddBeforeCollectCallback(() => collector.Value.Update());
     }
 }
 

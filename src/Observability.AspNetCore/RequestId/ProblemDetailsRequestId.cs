@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Observability.AspNetCore.Pipeline;
+namespace Observability.AspNetCore.RequestId;
 
 /// <summary>
 /// Every problem-details body the app writes through <see cref="IProblemDetailsService"/> (404s, validation errors,
