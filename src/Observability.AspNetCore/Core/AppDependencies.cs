@@ -6,12 +6,13 @@ namespace Observability.AspNetCore.Core;
 /// What the app itself depends on, read by name from its dependency graph (its <c>.deps.json</c>, which the host names
 /// in <c>APP_CONTEXT_DEPS_FILES</c>), so that features hook into EF Core only in apps that use it. A type test would
 /// load EF Core into every app, since this library references it. Read with <see cref="JsonDocument"/>, which the
-/// shared framework carries precompiled, not <c>DependencyContext</c>, whose package (some 200 methods) would be
-/// JIT-compiled at every start.
+/// shared framework carries precompiled, not <c>DependencyContext</c>, whose package would be JIT-compiled at every
+/// start.
 /// </summary>
 internal static class AppDependencies
 {
-    private static readonly Lazy<bool> EfCore = new(static () => FileShowsEfCore(AppGraphPath()));
+    private static readonly Lazy<bool> EfCore = new(static () => FileShowsEfCore(
+        AppGraphPath(AppContext.GetData("APP_CONTEXT_DEPS_FILES") as string, System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name)));
 
     /// <summary>
     /// Whether something in the app besides this library depends on EF Core. Without a dependency graph (single-file,
@@ -39,7 +40,9 @@ internal static class AppDependencies
     /// <summary>Whether a library of the graph other than this one and EF Core's own lists a dependency on EF Core.</summary>
     internal static bool GraphShowsEfCore(ReadOnlyMemory<byte> depsJson)
     {
-        using var document = JsonDocument.Parse(depsJson);
+        // JsonDocument rejects a byte-order mark; a graph edited and saved by hand may carry one.
+        var json = depsJson.Span.StartsWith("\uFEFF"u8) ? depsJson[3..] : depsJson;
+        using var document = JsonDocument.Parse(json);
         if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("targets", out var targets))
         {
             return true;
@@ -79,12 +82,21 @@ internal static class AppDependencies
         return false;
     }
 
-    /// <summary>The app's own graph: the first of the host's list; the shared frameworks' follow, separated by ';'.</summary>
-    private static string? AppGraphPath()
+    /// <summary>
+    /// The app's own graph: the first of the host's list (the shared frameworks' follow, separated by ';'), when it is
+    /// named after the entry assembly. A single-file app's graph is inside its bundle and left out of the list, whose
+    /// first entry is then a framework's: null, so the hooks are added.
+    /// </summary>
+    internal static string? AppGraphPath(string? depsFiles, string? entryAssemblyName)
     {
-        var files = AppContext.GetData("APP_CONTEXT_DEPS_FILES") as string;
-        var end = files?.IndexOf(';', StringComparison.Ordinal) ?? -1;
-        return end < 0 ? files : files![..end];
+        if (string.IsNullOrEmpty(depsFiles) || string.IsNullOrEmpty(entryAssemblyName))
+        {
+            return null;
+        }
+
+        var end = depsFiles.IndexOf(';', StringComparison.Ordinal);
+        var first = end < 0 ? depsFiles : depsFiles[..end];
+        return string.Equals(Path.GetFileName(first), entryAssemblyName + ".deps.json", StringComparison.OrdinalIgnoreCase) ? first : null;
     }
 
     private static bool IsEfCore(string name) => name.StartsWith("Microsoft.EntityFrameworkCore", StringComparison.OrdinalIgnoreCase);

@@ -39,7 +39,38 @@ public sealed class AppDependenciesTests
     }
 
     [Fact]
-    public void This_test_host_which_uses_EF_Core_is_seen_to() => Assert.True(AppDependencies.UsesEfCore);
+    public void The_graph_of_this_test_project_which_uses_EF_Core_shows_it() =>
+        Assert.True(AppDependencies.FileShowsEfCore(Path.Combine(AppContext.BaseDirectory, "Observability.AspNetCore.Tests.deps.json")));
+
+    [Fact]
+    public void Libraries_without_dependencies_and_runtime_specific_targets_are_read()
+    {
+        var graph = """
+            {
+              "targets": {
+                ".NETCoreApp,Version=v10.0": { "MyApi/1.0.0": { "runtime": { "MyApi.dll": {} } } },
+                ".NETCoreApp,Version=v10.0/linux-x64": { "MyApi/1.0.0": { "dependencies": { "Npgsql.EntityFrameworkCore.PostgreSQL": "10.0.0" } } }
+              }
+            }
+            """;
+        Assert.True(AppDependencies.GraphShowsEfCore(Encoding.UTF8.GetBytes(graph.Replace("Npgsql.EntityFrameworkCore.PostgreSQL", "Microsoft.EntityFrameworkCore.Sqlite", StringComparison.Ordinal))));
+        Assert.False(AppDependencies.GraphShowsEfCore(Encoding.UTF8.GetBytes(graph.Replace("Npgsql.EntityFrameworkCore.PostgreSQL", "Npgsql", StringComparison.Ordinal))));
+    }
+
+    [Fact]
+    public void A_graph_saved_with_a_byte_order_mark_is_read() =>
+        Assert.False(AppDependencies.GraphShowsEfCore((byte[])[.. "\uFEFF"u8, .. DepsJson(("MyApi", "Observability.AspNetCore"))]));
+
+    [Theory]
+    [InlineData("/app/MyApi.deps.json;/usr/share/dotnet/shared/Microsoft.NETCore.App/10.0.12/Microsoft.NETCore.App.deps.json", "MyApi", "/app/MyApi.deps.json")]
+    [InlineData("/app/MyApi.deps.json", "MyApi", "/app/MyApi.deps.json")]
+    // A single-file app: its graph is in the bundle, and the list starts with a framework's.
+    [InlineData("/usr/share/dotnet/shared/Microsoft.AspNetCore.App/10.0.12/Microsoft.AspNetCore.App.deps.json;/usr/share/dotnet/shared/Microsoft.NETCore.App/10.0.12/Microsoft.NETCore.App.deps.json", "MyApi", null)]
+    [InlineData("", "MyApi", null)]
+    [InlineData(null, "MyApi", null)]
+    [InlineData("/app/MyApi.deps.json", null, null)]
+    public void The_app_graph_is_the_first_listed_only_when_named_after_the_entry_assembly(string? depsFiles, string? entry, string? expected) =>
+        Assert.Equal(expected, AppDependencies.AppGraphPath(depsFiles, entry));
 
     /// <summary>A <c>.deps.json</c> as the SDK writes it: libraries by "name/version" under the runtime target.</summary>
     private static byte[] DepsJson(params (string Library, string DependsOn)[] libraries)
