@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -86,12 +85,14 @@ public static class ObservabilityHostingExtensions
             LogOutputMetrics.Register(registry.Families, services.GetRequiredService<SerilogPipeline>().Stdout);
             // Served (at 0) with tracing off too, so every configuration serves the same families; made by the first
             // scrape when nothing creates them before, as tracing does when it is on.
-            var tracingFamilies = new Lazy<bool>(() =>
-            {
-                TracingMetrics.Register(registry.Families);
-                TracingMetrics.RegisterLogs(registry.Families);
-                return true;
-            });
+            var tracingFamilies = new Lazy<bool>(
+                () =>
+                {
+                    TracingMetrics.Register(registry.Families);
+                    TracingMetrics.RegisterLogs(registry.Families);
+                    return true;
+                },
+                LazyThreadSafetyMode.PublicationOnly);
             registry.Registry.AddBeforeCollectCallback(() => _ = tracingFamilies.Value);
         }
 

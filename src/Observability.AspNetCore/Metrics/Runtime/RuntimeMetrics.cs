@@ -33,9 +33,12 @@ internal static class RuntimeMetrics
         ArgumentNullException.ThrowIfNull(version);
         ArgumentNullException.ThrowIfNull(environment);
 
-        // Made by the first scrape, not on the way to the app's first response: nobody reads them before one. Lazy
-        // makes concurrent first scrapes wait for the one that creates them.
-        var collector = new Lazy<RuntimeCollector>(() => new RuntimeCollector(families, service, version, environment));
+        // Made by the first scrape, not on the way to the app's first response: nobody reads them before one. Creating
+        // them again is harmless (families are got or added), so a creation that failed is retried by the next scrape
+        // rather than cached; concurrent first scrapes each finish creating before they write.
+        var registeredAt = (DateTime.UtcNow - DateTime.UnixEpoch).TotalSeconds;
+        var collector = new Lazy<RuntimeCollector>(
+            () => new RuntimeCollector(families, service, version, environment, registeredAt), LazyThreadSafetyMode.PublicationOnly);
         families.Registry.AddBeforeCollectCallback(() => collector.Value.Update());
     }
 }
@@ -61,7 +64,7 @@ internal sealed class RuntimeCollector
     private readonly bool _procStatReadable;
     private int _failureReported;
 
-    public RuntimeCollector(MetricFamilyFactory families, string service, string version, string environment)
+    public RuntimeCollector(MetricFamilyFactory families, string service, string version, string environment, double registeredAt)
     {
         _cpuSeconds = families.CreateCounter(MetricFamilies.ProcessCpuSeconds, "Total user and system CPU time spent by the process, in seconds.");
         _residentMemory = families.CreateGauge(MetricFamilies.ProcessResidentMemory, "Resident memory (working set) of the process, in bytes.");
@@ -94,12 +97,12 @@ internal sealed class RuntimeCollector
 
         // Constant for the life of the process: set once, not per scrape. The limits are always present, 0 meaning none,
         // so a rule can divide by them behind a "> 0" guard instead of depending on a series that may be absent.
-        startTime.Set(ProcessStartUnixSeconds());
+        startTime.Set(ProcessStartUnixSeconds(registeredAt));
         cpuLimit.Set(CgroupLimits.ReadCpuLimitCores() ?? 0);
         memoryLimit.Set(CgroupLimits.ReadMemoryLimitBytes() ?? 0);
     }
 
-    /// <summary>Refreshes every value; never throws, because a throwing before-collect callback fails the whole scrape.</summary>
+    /// <summary>Refreshes every value; never throws: a failure is reported once on stderr, where prometheus-net would only trace it.</summary>
     public void Update()
     {
         try
@@ -139,7 +142,7 @@ internal sealed class RuntimeCollector
         }
     }
 
-    private static double ProcessStartUnixSeconds()
+    private static double ProcessStartUnixSeconds(double registeredAt)
     {
         try
         {
@@ -149,7 +152,7 @@ internal sealed class RuntimeCollector
         catch (Exception ex) when (ex is InvalidOperationException or NotSupportedException or System.ComponentModel.Win32Exception)
         {
             // Sandboxes that hide the process start: the registration time is the closest known bound.
-            return (DateTime.UtcNow - DateTime.UnixEpoch).TotalSeconds;
+            return registeredAt;
         }
     }
 

@@ -53,6 +53,27 @@ public sealed class RuntimeMetricsTests
     }
 
     [Fact]
+    public async Task Concurrent_first_scrapes_both_serve_every_runtime_family_with_values()
+    {
+        // The families are made by the first scrape: two at once must both wait for them, not serve an empty page.
+        var registry = Prometheus.Metrics.NewCustomRegistry();
+        RuntimeMetrics.Register(registry, "", "s", "v", "e");
+        var scrapes = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => Task.Run(() => ScrapeAsync(registry))));
+
+        foreach (var text in scrapes)
+        {
+            foreach (var row in Metrics())
+            {
+                var name = (string)row[0];
+                Assert.Contains($"# TYPE {name} {row[1]}", Lines(text));
+                Assert.NotEmpty(Samples(text, name));
+            }
+
+            Assert.True(Value(text, "process_start_time_seconds") > 1_600_000_000);
+        }
+    }
+
+    [Fact]
     public async Task Runtime_values_are_plausible_for_this_process()
     {
         var text = await ScrapeRuntimeAsync();
