@@ -34,9 +34,9 @@ internal static class RequestIdGenerator
     }
 
     /// <summary>
-    /// Ten characters of five random bits each, from the random bytes of a version-4 GUID (the version and variant bits
-    /// skipped). Not <c>RandomNumberGenerator</c>: on Linux it loads and initialises OpenSSL (+3.4 MiB resident, a few
-    /// milliseconds) in apps that use no TLS; the GUID's bytes come from the OS (<c>getrandom</c>) just as well.
+    /// Ten characters of five random bits each, from the random bytes of a version-4 GUID (its version and variant bits
+    /// skipped), which .NET reads from the OS's random source. Not <c>RandomNumberGenerator</c>: on Linux it loads and
+    /// initialises OpenSSL, resident memory an app that speaks no TLS would otherwise not pay.
     /// </summary>
     private static string CreatePrefix()
     {

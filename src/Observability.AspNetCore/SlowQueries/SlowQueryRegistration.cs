@@ -25,7 +25,6 @@ internal static class SlowQueryRegistration
         }
     }
 
-
     /// <summary>Never inlined into <see cref="Add"/>: naming EF Core's types loads EF Core.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void AddEfCore(IServiceCollection services)
