@@ -292,8 +292,11 @@ metadata_heap() {
   h=$((h + 4))
   for ((i = 0; i < n; i++)); do
     off=$(le_uint "$f" "$h" 4); size=$(le_uint "$f" $((h + 4)) 4)
-    name=$(tail -c +$((h + 9)) "$f" | head -c 32 | tr '\0' '\n' | head -n 1)
-    if [[ "$name" == "$2" ]]; then tail -c +$((md + off + 1)) "$f" | head -c "$size"; return; fi
+    # dd reads exactly the bytes wanted: a reader that stops early (head) would kill its writer with SIGPIPE, which
+    # pipefail turns into a failed check, depending on timing.
+    name=$(dd if="$f" bs=1 skip=$((h + 8)) count=32 status=none | tr '\0' '\n')
+    name=${name%%$'\n'*}
+    if [[ "$name" == "$2" ]]; then dd if="$f" bs=1 skip=$((md + off)) count="$size" status=none; return; fi
     h=$((h + 8 + (${#name} + 4) / 4 * 4))
   done
   return 1
