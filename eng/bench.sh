@@ -29,16 +29,13 @@
 #    defaults-tracing is the defaults app with Observability:Otlp:Endpoint set (sampling 1.0); otel-only is the bare
 #    app with OpenTelemetry's ASP.NET Core instrumentation and OTLP exporter alone, same SDK, protocol and receiver.
 #    Also bare and the defaults app once more, published ReadyToRun (-r linux-x64 --self-contained false
-#    -p:PublishReadyToRun=true, as start-up-sensitive teams publish) into publish/<app>/release_linux-x64; and the
-#    defaults app as a linux-x64 user of the package runs it: the plain publish with the library's own ReadyToRun image
-#    (the one the package carries in runtimes/linux-x64/lib/) in place of its IL, in publish/<app>/release_image.
+#    -p:PublishReadyToRun=true, as start-up-sensitive teams publish) into publish/<app>/release_linux-x64.
 #    1c. Start-up, one server at a time before any warm server runs: for every variant, process start to the first
 #    200 on /ping and VmRSS right after it; one unmeasured start each (page cache), then --starts rounds alternating
-#    the variants; medians, and the median difference to bare's start in the same round. Three start-up-only rows
-#    join them, never the later steps: defaults-image (the package as linux-x64 apps get it), and bare-r2r and
-#    defaults-r2r, the ReadyToRun publishes, each with its difference to bare and, for defaults-r2r, a row of its
-#    differences to bare-r2r in the same round: what the library adds to an app published that way (bare gains
-#    little from ReadyToRun: the shared framework is precompiled already).
+#    the variants; medians, and the median difference to bare's start in the same round. Two start-up-only rows join
+#    them, never the later steps: bare-r2r and defaults-r2r, the ReadyToRun publishes, each with its difference to
+#    bare and, for defaults-r2r, a row of its differences to bare-r2r in the same round: what the library adds to an
+#    app published that way (bare gains little from ReadyToRun: the shared framework is precompiled already).
 # 2. Starts every variant at once as a warm server on 127.0.0.1 (one port each), all pinned to one core with taskset;
 #    wrk is pinned to the other core. Pinning one core makes .NET see one CPU, which delays tier-1 JIT by ~10x:
 #    DOTNET_TC_DelaySingleProcMultiplier=1 restores the normal delay. Each variant is warmed up until the CPU per
@@ -182,10 +179,9 @@ label+=(
   [defaults-log-devnull]="(ablation) defaults, stdout to /dev/null"
 )
 # Start-up only (step 1c): the same two apps published ReadyToRun; measured in the start-up rounds and nowhere else.
-# And the defaults app with the library's own ReadyToRun image, as the package gives it to linux-x64 apps.
-r2r_variants=(defaults-image bare-r2r defaults-r2r)
-project+=([defaults-image]=Bench.ObservabilityDefaults [bare-r2r]=Bench.Bare [defaults-r2r]=Bench.ObservabilityDefaults)
-label+=([defaults-image]="**observability-defaults**, the package's linux-x64 image" [bare-r2r]="bare, ReadyToRun" [defaults-r2r]="**observability-defaults**, ReadyToRun")
+r2r_variants=(bare-r2r defaults-r2r)
+project+=([bare-r2r]=Bench.Bare [defaults-r2r]=Bench.ObservabilityDefaults)
+label+=([bare-r2r]="bare, ReadyToRun" [defaults-r2r]="**observability-defaults**, ReadyToRun")
 variants=(bare)
 ((ablation)) && all_variants+=("${ablation_variants[@]}")
 # Without --variants: the standard ones, and in smoke mode the opt-in ones too, so that no app can rot unnoticed.
@@ -261,7 +257,6 @@ done
 # The start-up-only ReadyToRun publishes, beside the plain ones (the load phase measures those): same artifacts path,
 # so the library is this build's, and crossgen2 precompiles it and every package into each app's own folder.
 r2r_dir() { printf '%s/build/publish/%s/release_linux-x64' "$work_dir" "$1"; }
-image_dir() { printf '%s/build/publish/%s/release_image' "$work_dir" "$1"; }
 # Little-endian unsigned integer of $3 bytes (2 or 4) at offset $2 of file $1.
 le_uint() { od -An -tu"$3" -j "$2" -N "$3" "$1" | tr -d ' \n'; }
 # "<ReadyToRun 0|1> <metadata offset> <metadata size>" of the managed PE image $1 (ECMA-335 II.25: the CLI header's
@@ -322,20 +317,6 @@ mvid=$(metadata_heap "$library_release" '#GUID' | od -An -tx1 | tr -d ' \n')
 [[ -n "$mvid" && "$(metadata_heap "$image" '#GUID' | od -An -tx1 | tr -d ' \n')" == "$mvid" ]] ||
   die "$image was not precompiled from the Release build of the library ($library_release)"
 
-# The library's own image, made by the target `dotnet pack` runs for runtimes/linux-x64/lib/ (this build's assembly
-# alone, precompiled), put in place of the IL in a copy of the defaults app's plain publish.
-log "the library's linux-x64 ReadyToRun image (the package's), in a copy of the defaults app"
-dotnet build src/Observability.AspNetCore/Observability.AspNetCore.csproj -c Release -t:PublishReadyToRunImage \
-  --artifacts-path "$work_dir/build" --disable-build-servers -nodeReuse:false -nologo -v quiet -p:UseSharedCompilation=false \
-  >>"$work_dir/build.log" 2>&1 ||
-  { tail -n 40 "$work_dir/build.log" >&2; die "the library's ReadyToRun image failed (full log: $work_dir/build.log)"; }
-image=$work_dir/build/obj/Observability.AspNetCore/release/readytorun/Observability.AspNetCore.dll
-[[ "$(clr_image "$image" 2>/dev/null)" == 1\ * && "$(metadata_heap "$image" '#GUID' | od -An -tx1 | tr -d ' \n')" == "$mvid" ]] ||
-  die "$image is not a ReadyToRun image of the Release build of the library ($library_release)"
-rm -rf "$(image_dir Bench.ObservabilityDefaults)"
-cp -R "$(publish_dir Bench.ObservabilityDefaults)" "$(image_dir Bench.ObservabilityDefaults)"
-cp "$image" "$(image_dir Bench.ObservabilityDefaults)/"
-
 # --- 2. Servers ----------------------------------------------------------------------------------------------------
 declare -A pid=() port=()
 receiver_pid=""
@@ -376,7 +357,6 @@ start_server() {
   local v=$1 dir env_words
   dir=$(publish_dir "${project[$v]}")
   [[ "$v" != *-r2r ]] || dir=$(r2r_dir "${project[$v]}")
-  [[ "$v" != *-image ]] || dir=$(image_dir "${project[$v]}")
   env_words=${extra_env[$v]:-}
   env_words=${env_words//@SINK@/$receiver_url}
   # shellcheck disable=SC2086 # extra_env is a list of NAME=value words
@@ -718,9 +698,8 @@ label_pairs() { for v in "$@"; do printf '%s=%s|' "$v" "${label[$v]}"; done; } #
   echo
   echo "Median of $starts cold starts per variant (after one unmeasured start each), the variants alternated: process start to the first"
   echo "200 on \`GET /ping\`, and VmRSS right after it. Δ bare: median of the differences to bare's start in the same round."
-  echo "Start-up-only rows: the defaults app with the package's linux-x64 image of the library (what a linux-x64 app runs);"
-  echo "bare and the defaults app published \`-r linux-x64 --self-contained false -p:PublishReadyToRun=true\`, and the ↳ row:"
-  echo "defaults, ReadyToRun minus bare, ReadyToRun, same round (what the library adds to an app published that way)."
+  echo "ReadyToRun rows: bare and the defaults app published \`-r linux-x64 --self-contained false -p:PublishReadyToRun=true\`"
+  echo "(start-up only); the ↳ row: defaults, ReadyToRun minus bare, ReadyToRun, same round (what the library adds to such an app)."
   echo
   echo "| variant | first response ms, median (range) | Δ bare ms | RSS after it MiB | Δ bare MiB |"
   echo "|---|---:|---:|---:|---:|"
@@ -744,10 +723,9 @@ label_pairs() { for v in "$@"; do printf '%s=%s|' "$v" "${label[$v]}"; done; } #
         if (v != "bare") paired(v, "bare")
         printf "| %s | %.0f (%.0f–%.0f) | %s | %.1f | %s |\n", ls[j], x, lo, hi, nd ? sprintf("%+.0f", ddm) : "–", y, nd ? sprintf("%+.1f", ddk) : "–"
         if (v == "defaults-r2r") { paired(v, "bare-r2r"); if (nd) printf "| ↳ Δ bare, ReadyToRun | – | %+.0f | – | %+.1f |\n", ddm, ddk }
-        if (v == "observability-defaults" && nd) { aim = sprintf("Issue 19'"'"'s aim for the defaults app (no database or Redis configured): first response within +50 ms and RSS within +10 MiB of bare: **%s** (%+.0f ms, %+.1f MiB)", (ddm <= 50 && ddk <= 10) ? "met" : "missed", ddm, ddk) }
-        if (v == "defaults-image" && nd) { image = sprintf("; with the package'"'"'s linux-x64 image: **%s** (%+.0f ms, %+.1f MiB)", (ddm <= 50 && ddk <= 10) ? "met" : "missed", ddm, ddk) }
+        if (v == "observability-defaults" && nd) { aim = sprintf("Issue 19'"'"'s aim for the defaults app (no database or Redis configured): first response within +50 ms and RSS within +10 MiB of bare: **%s** (%+.0f ms, %+.1f MiB).", (ddm <= 50 && ddk <= 10) ? "met" : "missed", ddm, ddk) }
       }
-      if (aim != "") printf "\n%s%s.\n", aim, image
+      if (aim != "") printf "\n%s\n", aim
     }' "$startup_tsv"
   echo
 
