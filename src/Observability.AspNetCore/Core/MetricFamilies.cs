@@ -91,6 +91,19 @@ internal sealed class MetricFamilyFactory
 
     public CollectorRegistry Registry { get; }
 
+    /// <summary>
+    /// Families nobody reads before a scrape, made by the first scrape rather than on the way to the app's first
+    /// response, then <paramref name="refresh"/>ed before every scrape. Making them again is harmless (families are got
+    /// or added), so a creation that failed is retried by the next scrape rather than cached; concurrent first scrapes
+    /// each finish creating before they write.
+    /// </summary>
+    public void CreateAtFirstScrape<T>(Func<MetricFamilyFactory, T> create, Action<T> refresh)
+        where T : class
+    {
+        var made = new Lazy<T>(() => create(this), LazyThreadSafetyMode.PublicationOnly);
+        Registry.AddBeforeCollectCallback(() => refresh(made.Value));
+    }
+
     public Counter CreateCounter(string family, string help, params string[] labelNames) =>
         _factory.CreateCounter(Name(family), help, labelNames, new CounterConfiguration { ExemplarBehavior = ExemplarBehavior.NoExemplars() });
 

@@ -83,17 +83,16 @@ public static class ObservabilityHostingExtensions
         {
             MetricsRegistration.AddRuntimeMetrics(registry, services.GetRequiredService<ServiceIdentity>());
             LogOutputMetrics.Register(registry.Families, services.GetRequiredService<SerilogPipeline>().Stdout);
-            // Served (at 0) with tracing off too, so every configuration serves the same families; made by the first
-            // scrape when nothing creates them before, as tracing does when it is on.
-            var tracingFamilies = new Lazy<bool>(
-                () =>
+            // Served (at 0) with tracing off too, so every configuration serves the same families; when tracing is on it
+            // makes them first.
+            registry.Families.CreateAtFirstScrape(
+                static f =>
                 {
-                    TracingMetrics.Register(registry.Families);
-                    TracingMetrics.RegisterLogs(registry.Families);
-                    return true;
+                    TracingMetrics.Register(f);
+                    TracingMetrics.RegisterLogs(f);
+                    return f;
                 },
-                LazyThreadSafetyMode.PublicationOnly);
-            registry.Registry.AddBeforeCollectCallback(() => _ = tracingFamilies.Value);
+                static _ => { });
         }
 
         return registry;

@@ -33,13 +33,8 @@ internal static class RuntimeMetrics
         ArgumentNullException.ThrowIfNull(version);
         ArgumentNullException.ThrowIfNull(environment);
 
-        // Made by the first scrape, not on the way to the app's first response: nobody reads them before one. Creating
-        // them again is harmless (families are got or added), so a creation that failed is retried by the next scrape
-        // rather than cached; concurrent first scrapes each finish creating before they write.
         var registeredAt = (DateTime.UtcNow - DateTime.UnixEpoch).TotalSeconds;
-        var collector = new Lazy<RuntimeCollector>(
-            () => new RuntimeCollector(families, service, version, environment, registeredAt), LazyThreadSafetyMode.PublicationOnly);
-        families.Registry.AddBeforeCollectCallback(() => collector.Value.Update());
+        families.CreateAtFirstScrape(f => new RuntimeCollector(f, service, version, environment, registeredAt), static c => c.Update());
     }
 }
 
