@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Observability.AspNetCore.Metrics.Bridge;
 using Prometheus;
 using static Observability.AspNetCore.Tests.Metrics.Bridge.ScrapeText;
+using static Observability.AspNetCore.Tests.Support.Exposition;
 
 namespace Observability.AspNetCore.Tests.Metrics.Bridge;
 
@@ -28,7 +29,8 @@ public sealed class MeterBridgeTests
         ["User_counter_is_exported_as_a_prometheus_counter_with_total_suffix"] = new(
             meter => meter.CreateCounter<long>("bookings").Add(3, new KeyValuePair<string, object?>("kind", "x")))
         {
-            Lines = ["# TYPE bookings_total counter", "bookings_total{kind=\"x\"} 3"],
+            Lines = ["# TYPE bookings_total counter"],
+            Values = [new("bookings_total", 3, ("kind", "x"))],
         },
         ["Failed_operations_keep_their_error_type_when_the_first_duration_was_a_success"] = new(meter =>
         {
@@ -40,8 +42,8 @@ public sealed class MeterBridgeTests
         {
             Values =
             [
-                new("connection_duration_seconds_count{error_type=\"\",network_transport=\"tcp\"}", 1),
-                new("connection_duration_seconds_count{error_type=\"max_request_headers_total_size_exceeded\",network_transport=\"tcp\"}", 1),
+                new("connection_duration_seconds_count", 1, ("error_type", ""), ("network_transport", "tcp")),
+                new("connection_duration_seconds_count", 1, ("error_type", "max_request_headers_total_size_exceeded"), ("network_transport", "tcp")),
             ],
         },
         ["Connection_string_label_values_keep_only_host_port_and_database"] = new(meter =>
@@ -56,9 +58,9 @@ public sealed class MeterBridgeTests
             Absent = ["MARK"],
             Values =
             [
-                new("pool_events_total{db_client_connection_pool_name=\"Host=db.internal;Port=5433;Database=orders\",note=\"a=b\"}", 1),
-                new("pool_events_total{db_client_connection_pool_name=\"Host=sql,1433;Database=shop\",note=\"plain\"}", 1),
-                new("pool_events_total{db_client_connection_pool_name=\"redacted\",note=\"unparsable\"}", 1),
+                new("pool_events_total", 1, ("db_client_connection_pool_name", "Host=db.internal;Port=5433;Database=orders"), ("note", "a=b")),
+                new("pool_events_total", 1, ("db_client_connection_pool_name", "Host=sql,1433;Database=shop"), ("note", "plain")),
+                new("pool_events_total", 1, ("db_client_connection_pool_name", "redacted"), ("note", "unparsable")),
             ],
         },
         ["Counter_increments_add_up_per_series_and_total_is_not_doubled"] = new(meter =>
@@ -70,7 +72,7 @@ public sealed class MeterBridgeTests
         })
         {
             Lines = ["# TYPE requests_total counter"],
-            Values = [new("requests_total{code=\"200\"}", 3), new("requests_total{code=\"500\"}", 5)],
+            Values = [new("requests_total", 3, ("code", "200")), new("requests_total", 5, ("code", "500"))],
             Absent = ["requests_total_total"],
         },
         ["Histogram_in_seconds_is_exported_as_a_histogram_with_buckets_sum_and_count"] = new(meter =>
@@ -85,11 +87,11 @@ public sealed class MeterBridgeTests
             Values =
             [
                 new("checkout_latency_seconds_count", 3),
-                new("checkout_latency_seconds_sum", 4.32, Precision: 9),
-                new("checkout_latency_seconds_bucket{le=\"0.025\"}", 1),
-                new("checkout_latency_seconds_bucket{le=\"0.5\"}", 2),
-                new("checkout_latency_seconds_bucket{le=\"+Inf\"}", 3),
-                new("checkout_latency_seconds_bucket{le=\"10\"}", 3),
+                new("checkout_latency_seconds_sum", 4.32) { Precision = 9 },
+                new("checkout_latency_seconds_bucket", 1, ("le", "0.025")),
+                new("checkout_latency_seconds_bucket", 2, ("le", "0.5")),
+                new("checkout_latency_seconds_bucket", 3, ("le", "+Inf")),
+                new("checkout_latency_seconds_bucket", 3, ("le", "10")),
             ],
         },
         ["Milliseconds_are_exported_in_seconds_because_promtool_rejects_non_base_units"] = new(meter =>
@@ -102,8 +104,8 @@ public sealed class MeterBridgeTests
             Values =
             [
                 new("queue_wait_seconds_sum", 1.5),
-                new("queue_wait_seconds_bucket{le=\"1\"}", 0),
-                new("queue_wait_seconds_bucket{le=\"2.5\"}", 1),
+                new("queue_wait_seconds_bucket", 0, ("le", "1")),
+                new("queue_wait_seconds_bucket", 1, ("le", "2.5")),
                 new("gc_pause_seconds_total", 0.25),
             ],
             Absent = ["milliseconds"],
@@ -135,7 +137,7 @@ public sealed class MeterBridgeTests
         })
         {
             Lines = ["# TYPE db_client_commands_duration_seconds histogram", "# TYPE http_client_request_bytes_total counter"],
-            Values = [new("http_client_request_bytes_total", 10), new("orders_placed_total{is_retry=\"true\",payment_method=\"card\"}", 1)],
+            Values = [new("http_client_request_bytes_total", 10), new("orders_placed_total", 1, ("is_retry", "true"), ("payment_method", "card"))],
         },
         ["Gauge_names_promtool_reserves_for_other_types_get_a_value_suffix"] = new(meter =>
         {
@@ -151,7 +153,7 @@ public sealed class MeterBridgeTests
                 new("queue_count_value", 7),
                 new("memory_total_bytes", 8),
                 new("jobs_total_value", 2),
-                new("tag_test{exported_le=\"x\",exported_quantile=\"y\"}", 1),
+                new("tag_test", 1, ("exported_le", "x"), ("exported_quantile", "y")),
             ],
         },
         ["The_label_set_is_fixed_by_the_first_measurement"] = new(meter =>
@@ -162,7 +164,7 @@ public sealed class MeterBridgeTests
             counter.Add(4, new KeyValuePair<string, object?>("kind", "k"), new KeyValuePair<string, object?>("queue", "q1"), new KeyValuePair<string, object?>("extra", "dropped"));
         })
         {
-            Values = [new("jobs_total{kind=\"k\",queue=\"q1\"}", 5), new("jobs_total{kind=\"\",queue=\"q2\"}", 2)],
+            Values = [new("jobs_total", 5, ("kind", "k"), ("queue", "q1")), new("jobs_total", 2, ("kind", ""), ("queue", "q2"))],
             Absent = ["extra"],
         },
         ["Numeric_and_boolean_tag_values_are_formatted_invariantly_and_reuse_their_series"] = new(meter =>
@@ -176,8 +178,8 @@ public sealed class MeterBridgeTests
         {
             Values =
             [
-                new("payload_size_bytes_count{none=\"\",ok=\"false\",ratio=\"0.5\"}", 3),
-                new("payload_size_bytes_sum{none=\"\",ok=\"false\",ratio=\"0.5\"}", 6144),
+                new("payload_size_bytes_count", 3, ("none", ""), ("ok", "false"), ("ratio", "0.5")),
+                new("payload_size_bytes_sum", 6144, ("none", ""), ("ok", "false"), ("ratio", "0.5")),
             ],
         },
         ["Invalid_measurements_and_throwing_callbacks_never_reach_the_app_or_the_scrape"] = new(meter =>
@@ -209,6 +211,7 @@ public sealed class MeterBridgeTests
         export.Record(meter);
 
         var text = await ScrapeAsync(registry);
+        var samples = Parse(text);
         foreach (var line in export.Lines)
         {
             Assert.Contains(line, Lines(text));
@@ -218,11 +221,11 @@ public sealed class MeterBridgeTests
         {
             if (expected.Precision is { } precision)
             {
-                Assert.Equal(expected.Value, Value(text, expected.Series), precision);
+                Assert.Equal(expected.Value, samples.Single(expected.Name, expected.Labels), precision);
             }
             else
             {
-                Assert.Equal(expected.Value, Value(text, expected.Series));
+                Assert.Equal(expected.Value, samples.Single(expected.Name, expected.Labels));
             }
         }
 
@@ -244,9 +247,9 @@ public sealed class MeterBridgeTests
         histogram.Record(7);
 
         var text = await ScrapeAsync(registry);
-        string[] buckets = [.. Samples(text, "batch_size_bucket").Select(l => l.Split(' ')[0])];
-        Assert.Equal(["batch_size_bucket{le=\"1\"}", "batch_size_bucket{le=\"10\"}", "batch_size_bucket{le=\"100\"}", "batch_size_bucket{le=\"+Inf\"}"], buckets);
-        Assert.Equal(1, Value(text, "batch_size_bucket{le=\"10\"}"));
+        string[] buckets = [.. Parse(text).Named("batch_size_bucket").Select(s => s.Labels["le"])];
+        Assert.Equal(["1", "10", "100", "+Inf"], buckets);
+        Assert.Equal(1, Parse(text).Single("batch_size_bucket", ("le", "10")));
     }
 
     [Fact]
@@ -265,8 +268,8 @@ public sealed class MeterBridgeTests
         var second = await ScrapeAsync(registry);
 
         Assert.Contains("# TYPE room_temperature gauge", Lines(first));
-        Assert.Equal(21.5, Value(first, "room_temperature{room=\"a\"}"));
-        Assert.Equal(19, Value(second, "room_temperature{room=\"a\"}"));
+        Assert.Equal(21.5, Parse(first).Single("room_temperature", ("room", "a")));
+        Assert.Equal(19, Parse(second).Single("room_temperature", ("room", "a")));
     }
 
     [Fact]
@@ -285,8 +288,8 @@ public sealed class MeterBridgeTests
         var second = await ScrapeAsync(registry);
 
         Assert.Contains("# TYPE network_sent_bytes_total counter", Lines(first));
-        Assert.Equal(1024, Value(first, "network_sent_bytes_total"));
-        Assert.Equal(4096, Value(second, "network_sent_bytes_total"));
+        Assert.Equal(1024, Parse(first).Single("network_sent_bytes_total"));
+        Assert.Equal(4096, Parse(second).Single("network_sent_bytes_total"));
     }
 
     [Fact]
@@ -304,7 +307,7 @@ public sealed class MeterBridgeTests
         prefixed.CreateCounter<int>($"prefixed_{id}").Add(1);
 
         var text = await ScrapeAsync(registry);
-        Assert.Equal(1, Value(text, $"kept_{id}_total"));
+        Assert.Equal(1, Parse(text).Single($"kept_{id}_total"));
         Assert.DoesNotContain($"exact_{id}", text, StringComparison.Ordinal);
         Assert.DoesNotContain($"prefixed_{id}", text, StringComparison.Ordinal);
 
@@ -315,7 +318,7 @@ public sealed class MeterBridgeTests
         prefixed.CreateCounter<int>($"prefixed_{id}").Add(1);
 
         var allowed = await ScrapeAsync(allowRegistry);
-        Assert.Equal(1, Value(allowed, $"kept_{id}_total"));
+        Assert.Equal(1, Parse(allowed).Single($"kept_{id}_total"));
         Assert.DoesNotContain($"exact_{id}", allowed, StringComparison.Ordinal);
         Assert.DoesNotContain($"prefixed_{id}", allowed, StringComparison.Ordinal);
     }
@@ -335,7 +338,7 @@ public sealed class MeterBridgeTests
         upperMeter.CreateCounter<int>("upper").Add(1);
 
         var text = await ScrapeAsync(registry);
-        Assert.Equal(1, Value(text, "listed_total"));
+        Assert.Equal(1, Parse(text).Single("listed_total"));
         Assert.DoesNotContain("other_total", text, StringComparison.Ordinal);
         Assert.DoesNotContain("upper_total", text, StringComparison.Ordinal);
     }
@@ -358,8 +361,8 @@ public sealed class MeterBridgeTests
         counter.Add(1, new KeyValuePair<string, object?>("user", "u0"));
 
         var text = await ScrapeAsync(registry);
-        Assert.Equal(5, Samples(text, "user_logins_total").Length);
-        Assert.Equal(2, Value(text, "user_logins_total{user=\"u0\"}"));
+        Assert.Equal(5, Parse(text).Named("user_logins_total").Count());
+        Assert.Equal(2, Parse(text).Single("user_logins_total", ("user", "u0")));
     }
 
     [Fact]
@@ -373,7 +376,7 @@ public sealed class MeterBridgeTests
         meter.CreateCounter<long>("late.events").Add(4);
 
         var text = await ScrapeAsync(registry);
-        Assert.Equal(4, Value(text, "late_events_total"));
+        Assert.Equal(4, Parse(text).Single("late_events_total"));
     }
 
     [Fact]
@@ -396,10 +399,10 @@ public sealed class MeterBridgeTests
         otherKindLoser.Record(1);
 
         var text = await ScrapeAsync(registry);
-        Assert.Equal(1, Value(text, "shared_name_total"));
+        Assert.Equal(1, Parse(text).Single("shared_name_total"));
         Assert.Single(Lines(text), l => l.StartsWith("# TYPE shared_name_total ", StringComparison.Ordinal));
         Assert.Contains("# TYPE shared_gauge gauge", Lines(text));
-        Assert.Equal(5, Value(text, "shared_gauge"));
+        Assert.Equal(5, Parse(text).Single("shared_gauge"));
         Assert.DoesNotContain("shared_gauge_bucket", text, StringComparison.Ordinal);
     }
 
@@ -416,7 +419,7 @@ public sealed class MeterBridgeTests
         meter.CreateCounter<int>("app.thing").Add(1);
 
         var text = await ScrapeAsync(registry);
-        Assert.Equal(42, Value(text, "app_thing_total"));
+        Assert.Equal(42, Parse(text).Single("app_thing_total"));
     }
 
     [Fact]
@@ -449,7 +452,7 @@ public sealed class MeterBridgeTests
         bridge.Dispose();
 
         var text = await ScrapeAsync(registry);
-        Assert.Equal(1, Value(text, "stopped_total"));
+        Assert.Equal(1, Parse(text).Single("stopped_total"));
     }
 
     [Fact]
@@ -470,7 +473,7 @@ public sealed class MeterBridgeTests
         }
 
         var text = await ScrapeAsync(registry);
-        Assert.Equal(3, Value(text, "restarts_total"));
+        Assert.Equal(3, Parse(text).Single("restarts_total"));
     }
 
     [Fact]
@@ -492,9 +495,10 @@ public sealed class MeterBridgeTests
         counter.Add(1, tags);
 
         var text = await ScrapeAsync(registry);
-        var sample = Assert.Single(Samples(text, "wide_total"));
-        Assert.EndsWith(" 2", sample, StringComparison.Ordinal);
-        Assert.Contains("t9=\"9\"", sample, StringComparison.Ordinal);
+        var sample = Assert.Single(Parse(text).Named("wide_total"));
+        Assert.Equal(2, sample.Value);
+        Assert.Equal(10, sample.Labels.Count);
+        Assert.Equal("9", sample.Labels["t9"]);
     }
 
     [Fact]
@@ -602,9 +606,9 @@ public sealed class MeterBridgeTests
         await Task.WhenAll(workers);
 
         var text = await ScrapeAsync(registry);
-        var samples = Samples(text, "hits_total");
-        Assert.Equal(50, samples.Length);
-        Assert.Equal(8_000, samples.Sum(l => double.Parse(l.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture)));
+        var samples = Parse(text);
+        Assert.Equal(50, samples.Named("hits_total").Count());
+        Assert.Equal(8_000, samples.Value("hits_total"));
     }
 
     [Fact]
@@ -629,14 +633,14 @@ public sealed class MeterBridgeTests
         unscoped.CreateCounter<int>("shared.library.calls").Add(2);
 
         var text = await ScrapeAsync(registry);
-        Assert.Equal(1, Value(text, "orders_total"));
-        Assert.Equal(2, Value(text, "shared_library_calls_total"));
+        Assert.Equal(1, Parse(text).Single("orders_total"));
+        Assert.Equal(2, Parse(text).Single("shared_library_calls_total"));
     }
 
     /// <summary>What one row records, and what the scrape must then show.</summary>
     private sealed record Export(Action<Meter> Record)
     {
-        /// <summary>Whole lines of the exposition (TYPE, HELP or sample lines).</summary>
+        /// <summary>Whole <c># TYPE</c> and <c># HELP</c> lines of the exposition.</summary>
         public string[] Lines { get; init; } = [];
 
         public ExpectedSample[] Values { get; init; } = [];
@@ -645,6 +649,9 @@ public sealed class MeterBridgeTests
         public string[] Absent { get; init; } = [];
     }
 
-    /// <summary>The value of the one sample line <paramref name="Series"/>; compared to <paramref name="Precision"/> decimals when given.</summary>
-    private sealed record ExpectedSample(string Series, double Value, int? Precision = null);
+    /// <summary>The value of the one series <paramref name="Name"/> with exactly these labels; compared to <see cref="Precision"/> decimals when given.</summary>
+    private sealed record ExpectedSample(string Name, double Value, params (string Key, string Value)[] Labels)
+    {
+        public int? Precision { get; init; }
+    }
 }

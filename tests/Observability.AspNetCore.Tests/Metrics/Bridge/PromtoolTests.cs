@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Observability.AspNetCore.Metrics.Bridge;
 using Observability.AspNetCore.Metrics.Runtime;
 using static Observability.AspNetCore.Tests.Metrics.Bridge.ScrapeText;
+using static Observability.AspNetCore.Tests.Support.Exposition;
 
 namespace Observability.AspNetCore.Tests.Metrics.Bridge;
 

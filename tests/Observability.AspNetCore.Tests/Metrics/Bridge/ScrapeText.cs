@@ -1,11 +1,10 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using Prometheus;
 
 namespace Observability.AspNetCore.Tests.Metrics.Bridge;
 
-/// <summary>What Prometheus sees: the registry's text exposition, and promtool's verdict on it.</summary>
+/// <summary>What Prometheus sees: the registry's text exposition (read it with <see cref="Support.Exposition"/>), and promtool's verdict on it.</summary>
 internal static class ScrapeText
 {
     private const string PromtoolPath = "/usr/bin/promtool";
@@ -18,20 +17,6 @@ internal static class ScrapeText
         using var stream = new MemoryStream();
         await registry.CollectAndExportAsTextAsync(stream);
         return Encoding.UTF8.GetString(stream.ToArray());
-    }
-
-    public static string[] Lines(string exposition) => exposition.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-    /// <summary>The sample lines of a metric family member: <c>name</c> or <c>name{...}</c>.</summary>
-    public static string[] Samples(string exposition, string name) =>
-        [.. Lines(exposition).Where(l => l.StartsWith(name + " ", StringComparison.Ordinal) || l.StartsWith(name + "{", StringComparison.Ordinal))];
-
-    /// <summary>The value of the one sample line that starts with <paramref name="series"/> (a name, with labels if any).</summary>
-    public static double Value(string exposition, string series)
-    {
-        var matches = Lines(exposition).Where(l => l.StartsWith(series + " ", StringComparison.Ordinal)).ToArray();
-        Assert.True(matches.Length == 1, $"Expected one sample '{series}', found {matches.Length} in:\n{exposition}");
-        return double.Parse(matches[0][(series.Length + 1)..].Split(' ')[0], CultureInfo.InvariantCulture);
     }
 
     /// <summary>Runs <c>promtool check metrics</c> on the exposition; never skipped: a missing promtool fails the test.</summary>

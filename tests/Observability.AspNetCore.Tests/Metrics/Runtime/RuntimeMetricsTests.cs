@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Observability.AspNetCore.Core;
 using Observability.AspNetCore.Metrics.Runtime;
 using static Observability.AspNetCore.Tests.Metrics.Bridge.ScrapeText;
+using static Observability.AspNetCore.Tests.Support.Exposition;
 
 namespace Observability.AspNetCore.Tests.Metrics.Runtime;
 
@@ -49,7 +50,7 @@ public sealed class RuntimeMetricsTests
         var text = await ScrapeRuntimeAsync();
 
         Assert.Contains($"# TYPE {name} {type}", Lines(text));
-        Assert.NotEmpty(Samples(text, name));
+        Assert.NotEmpty(Parse(text).Named(name));
     }
 
     [Fact]
@@ -66,44 +67,44 @@ public sealed class RuntimeMetricsTests
             {
                 var name = (string)row[0];
                 Assert.Contains($"# TYPE {name} {row[1]}", Lines(text));
-                Assert.NotEmpty(Samples(text, name));
+                Assert.NotEmpty(Parse(text).Named(name));
             }
 
-            Assert.True(Value(text, "process_start_time_seconds") > 1_600_000_000);
+            Assert.True(Parse(text).Single("process_start_time_seconds") > 1_600_000_000);
         }
     }
 
     [Fact]
     public async Task Runtime_values_are_plausible_for_this_process()
     {
-        var text = await ScrapeRuntimeAsync();
+        var samples = Parse(await ScrapeRuntimeAsync());
 
-        Assert.True(Value(text, "process_resident_memory_bytes") > 10_000_000);
-        Assert.True(Value(text, "process_threads") >= 2);
-        Assert.True(Value(text, "dotnet_gc_allocated_bytes_total") > 0);
-        Assert.True(Value(text, "dotnet_gc_heap_size_bytes") > 0);
-        Assert.True(Value(text, "dotnet_threadpool_threads") >= 1);
-        Assert.True(Value(text, "dotnet_gc_collections_total{generation=\"0\"}") >= Value(text, "dotnet_gc_collections_total{generation=\"2\"}"));
+        Assert.True(samples.Single("process_resident_memory_bytes") > 10_000_000);
+        Assert.True(samples.Single("process_threads") >= 2);
+        Assert.True(samples.Single("dotnet_gc_allocated_bytes_total") > 0);
+        Assert.True(samples.Single("dotnet_gc_heap_size_bytes") > 0);
+        Assert.True(samples.Single("dotnet_threadpool_threads") >= 1);
+        Assert.True(samples.Single("dotnet_gc_collections_total", ("generation", "0")) >= samples.Single("dotnet_gc_collections_total", ("generation", "2")));
         if (OperatingSystem.IsLinux())
         {
-            Assert.True(Value(text, "process_open_fds") >= 3);
+            Assert.True(samples.Single("process_open_fds") >= 3);
         }
 
         using var process = Process.GetCurrentProcess();
         var expectedStart = (process.StartTime.ToUniversalTime() - DateTime.UnixEpoch).TotalSeconds;
-        Assert.Equal(expectedStart, Value(text, "process_start_time_seconds"), 0.01);
+        Assert.Equal(expectedStart, samples.Single("process_start_time_seconds"), 0.01);
     }
 
     [Fact]
     public async Task Cgroup_limits_are_published_with_zero_for_no_limit()
     {
-        var text = await ScrapeRuntimeAsync();
+        var samples = Parse(await ScrapeRuntimeAsync());
 
         // Whatever this machine's cgroup says; the parsing and the fake cgroup trees are covered in CgroupLimitsTests.
-        Assert.Equal(CgroupLimits.ReadCpuLimitCores() ?? 0, Value(text, "process_cpu_limit_cores"));
-        Assert.Equal(CgroupLimits.ReadMemoryLimitBytes() ?? 0, Value(text, "process_memory_limit_bytes"));
-        Assert.True(Value(text, "process_cpu_limit_cores") >= 0);
-        Assert.True(Value(text, "process_memory_limit_bytes") >= 0);
+        Assert.Equal(CgroupLimits.ReadCpuLimitCores() ?? 0, samples.Single("process_cpu_limit_cores"));
+        Assert.Equal(CgroupLimits.ReadMemoryLimitBytes() ?? 0, samples.Single("process_memory_limit_bytes"));
+        Assert.True(samples.Single("process_cpu_limit_cores") >= 0);
+        Assert.True(samples.Single("process_memory_limit_bytes") >= 0);
     }
 
     [Fact]
@@ -112,7 +113,7 @@ public sealed class RuntimeMetricsTests
         var registry = Prometheus.Metrics.NewCustomRegistry();
         RuntimeMetrics.Register(registry, "", "s", "v", "e");
 
-        var before = Value(await ScrapeAsync(registry), "process_cpu_seconds_total");
+        var before = Parse(await ScrapeAsync(registry)).Single("process_cpu_seconds_total");
 
         // Spin until the process has really used 200 ms more CPU, as the OS accounts it through another API: on a busy
         // machine 200 ms of wall time can be far less CPU time. Capped so a broken clock cannot hang the run.
@@ -135,7 +136,7 @@ public sealed class RuntimeMetricsTests
         }
 
         GC.KeepAlive(x);
-        var after = Value(await ScrapeAsync(registry), "process_cpu_seconds_total");
+        var after = Parse(await ScrapeAsync(registry)).Single("process_cpu_seconds_total");
 
         // 0.15 rather than 0.2: the two APIs round to different clock ticks.
         Assert.True(after - before >= 0.15, $"CPU seconds went from {before} to {after} after the process used 200 ms of CPU ({wall.ElapsedMilliseconds} ms wall).");
@@ -146,7 +147,7 @@ public sealed class RuntimeMetricsTests
     {
         var text = await ScrapeRuntimeAsync();
 
-        Assert.Contains("app_info{service=\"s\",version=\"v\",environment=\"e\"} 1", Lines(text));
+        Assert.Equal(1, Parse(text).Single("app_info", ("service", "s"), ("version", "v"), ("environment", "e")));
     }
 
     [Fact]
@@ -154,12 +155,12 @@ public sealed class RuntimeMetricsTests
     {
         var text = await ScrapeRuntimeAsync("shop_");
 
-        var names = Lines(text).Where(l => !l.StartsWith('#')).Select(l => l.Split('{', ' ')[0]).Distinct().ToArray();
+        var names = Parse(text).Select(s => s.Name).Distinct().ToArray();
         Assert.NotEmpty(names);
         Assert.All(names, n => Assert.StartsWith("shop_", n, StringComparison.Ordinal));
         Assert.All(Lines(text).Where(l => l.StartsWith("# ", StringComparison.Ordinal)), l => Assert.StartsWith("shop_", l.Split(' ')[2], StringComparison.Ordinal));
         Assert.Contains("# TYPE shop_process_cpu_seconds_total counter", Lines(text));
-        Assert.Contains("shop_app_info{service=\"s\",version=\"v\",environment=\"e\"} 1", Lines(text));
+        Assert.Equal(1, Parse(text).Single("shop_app_info", ("service", "s"), ("version", "v"), ("environment", "e")));
     }
 
     [Fact]
