@@ -93,7 +93,7 @@ public sealed class PostgresSlowQueryTests(ServersFixture servers)
         Assert.Equal(1, (await host.CompletionEventAsync(fast)).GetProperty("DbCommands").GetInt32());
         var after = await host.MetricsAsync();
         Assert.Equal(1, SlowBucketDelta(before, after));
-        Assert.Equal(1, QueryEvents.Sample(after, "db_slow_queries_total", "db_system=\"postgresql\"") - QueryEvents.Sample(before, "db_slow_queries_total", "db_system=\"postgresql\""));
+        Assert.Equal(1, after.IncreaseSince(before, "db_slow_queries_total", ("db_system", "postgresql")));
         Assert.DoesNotContain(Marker, host.Output, StringComparison.Ordinal);
     }
 
@@ -113,8 +113,8 @@ public sealed class PostgresSlowQueryTests(ServersFixture servers)
         Assert.Contains("FROM \"Items\" AS i", warning.Str("CommandText"), StringComparison.Ordinal);
         Assert.Equal(25, (await host.CompletionEventAsync(id)).GetProperty("DbCommands").GetInt32());
         var metrics = await host.MetricsAsync();
-        Assert.Equal(1, QueryEvents.Sample(metrics, "db_repeated_queries_total", "endpoint=\"/ef/loop/{count:int}\""));
-        Assert.Equal(25, QueryEvents.Sample(metrics, "http_request_db_commands_sum", "endpoint=\"/ef/loop/{count:int}\""));
+        Assert.Equal(1, metrics.Single("db_repeated_queries_total", ("endpoint", "/ef/loop/{count:int}")));
+        Assert.Equal(25, metrics.Single("http_request_db_commands_sum", ("endpoint", "/ef/loop/{count:int}")));
     }
 
     private static void MapRawNpgsql(WebApplication app, string connectionString)
@@ -338,14 +338,9 @@ public sealed class PostgresSlowQueryTests(ServersFixture servers)
     }
 
     /// <summary>Observations of <c>db_query_duration_seconds{db_system="postgresql"}</c> between 0.25 s and 5 s added between two scrapes.</summary>
-    private static double SlowBucketDelta(string before, string after)
-    {
-        static double Between(string exposition) =>
-            QueryEvents.Sample(exposition, "db_query_duration_seconds_bucket", "db_system=\"postgresql\",le=\"5\"")
-            - QueryEvents.Sample(exposition, "db_query_duration_seconds_bucket", "db_system=\"postgresql\",le=\"0.25\"");
-
-        return Between(after) - Between(before);
-    }
+    private static double SlowBucketDelta(IReadOnlyList<Sample> before, IReadOnlyList<Sample> after) =>
+        after.IncreaseSince(before, "db_query_duration_seconds_bucket", ("db_system", "postgresql"), ("le", "5"))
+        - after.IncreaseSince(before, "db_query_duration_seconds_bucket", ("db_system", "postgresql"), ("le", "0.25"));
 }
 
 internal sealed class ItemsContext(DbContextOptions<ItemsContext> options) : DbContext(options)

@@ -102,7 +102,7 @@ internal sealed class QueryHost : IAsyncDisposable
         return matches[0];
     }
 
-    public async Task<string> MetricsAsync() => await Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+    public async Task<IReadOnlyList<Sample>> MetricsAsync() => Exposition.Parse(await Client.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
 
     public ValueTask DisposeAsync() => TestHost.StopAsync(_app, Client);
 
@@ -143,22 +143,4 @@ internal static class QueryEvents
     public static bool IsSlowQuery(this JsonElement e) => e.Str("@mt")?.Contains("Slow query", StringComparison.Ordinal) == true;
 
     public static bool IsRepeatedQuery(this JsonElement e) => e.Str("@mt")?.Contains("Repeated query", StringComparison.Ordinal) == true;
-
-    /// <summary>
-    /// A sample of the Prometheus text exposition: <c>name{labels} value</c>, the labels compared as written
-    /// (e.g. <c>db_system="postgresql",le="0.5"</c>).
-    /// </summary>
-    public static double Sample(string exposition, string name, string labels)
-    {
-        var prefix = name + "{" + labels + "} ";
-        foreach (var line in exposition.Split('\n'))
-        {
-            if (line.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                return double.Parse(line[prefix.Length..].Split(' ')[0], CultureInfo.InvariantCulture);
-            }
-        }
-
-        return 0;
-    }
 }

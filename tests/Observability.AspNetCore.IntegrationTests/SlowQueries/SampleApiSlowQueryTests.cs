@@ -39,7 +39,7 @@ public sealed class SampleApiSlowQueryTests(ServersFixture servers)
         // The first database request creates and seeds the schema; warm it up so the calls below are one command each.
         // (Its own schema commands may cross the threshold on a loaded machine: only the calls below are counted.)
         var warmUp = await GetAsync(app, "/api/items");
-        var before = await app.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
+        var before = Exposition.Parse(await app.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
 
         var slow1 = await GetAsync(app, "/api/db/slow?ms=700");
         var fast1 = await GetAsync(app, "/api/db/slow?ms=1");
@@ -68,14 +68,14 @@ public sealed class SampleApiSlowQueryTests(ServersFixture servers)
         var completions = new[] { slow1, fast1, slow2, fast2 }.Select(id => Completion(app, id)).ToList();
         Assert.All(completions, c => Assert.Equal(1, c.GetProperty("DbCommands").GetInt32()));
         Assert.True(completions[0].GetProperty("DbElapsed").GetDouble() >= 690);
-        var after = await app.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative));
-        var label = $"db_system=\"{dbSystem}\"";
-        double Slow(string exposition) =>
-            QueryEvents.Sample(exposition, "db_query_duration_seconds_bucket", label + ",le=\"5\"")
-            - QueryEvents.Sample(exposition, "db_query_duration_seconds_bucket", label + ",le=\"0.5\"");
-        Assert.Equal(2, Slow(after) - Slow(before));
-        Assert.True(QueryEvents.Sample(after, "db_query_duration_seconds_count", label) - QueryEvents.Sample(before, "db_query_duration_seconds_count", label) >= 4);
-        Assert.Equal(2, QueryEvents.Sample(after, "db_slow_queries_total", label) - QueryEvents.Sample(before, "db_slow_queries_total", label));
+        var after = Exposition.Parse(await app.Client.GetStringAsync(new Uri("/metrics", UriKind.Relative)));
+        var label = ("db_system", dbSystem);
+        Assert.Equal(
+            2,
+            after.IncreaseSince(before, "db_query_duration_seconds_bucket", label, ("le", "5"))
+            - after.IncreaseSince(before, "db_query_duration_seconds_bucket", label, ("le", "0.5")));
+        Assert.True(after.IncreaseSince(before, "db_query_duration_seconds_count", label) >= 4);
+        Assert.Equal(2, after.IncreaseSince(before, "db_slow_queries_total", label));
     }
 
     private static async Task<AppProcess> StartSampleAsync(TempDirectory directory, string? postgres)
