@@ -46,14 +46,12 @@ public sealed class PostgresAndRedisTests(ServersFixture servers, PostgresAndRed
         using var ready = await sample.Client.GetAsync("/health/ready");
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
 
-        var series = (await sample.Client.GetStringAsync("/metrics")).Split('\n')
-            .Where(l => l.Contains("db_client_connection_pool_name=", StringComparison.Ordinal) && !l.StartsWith('#'))
-            .ToList();
+        var samples = Exposition.Parse(await sample.Client.GetStringAsync("/metrics"));
 
         // Npgsql's pool metrics for the check's own pool (at most two connections) carry its name...
-        Assert.Contains("db_client_connection_max{db_client_connection_pool_name=\"observability-health\"} 2", series);
+        Assert.Equal(2, samples.Single("db_client_connection_max", ("db_client_connection_pool_name", "observability-health")));
         // ...and no series spells out that pool's connection string: host, port, user, database, settings.
-        Assert.DoesNotContain(series, l => l.Contains("Application Name=observability-health", StringComparison.Ordinal));
+        Assert.DoesNotContain(samples, s => s.Labels.Values.Any(v => v.Contains("Application Name=observability-health", StringComparison.Ordinal)));
     }
 
     [Fact]
