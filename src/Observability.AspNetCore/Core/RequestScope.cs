@@ -25,6 +25,7 @@ internal sealed class RequestScope : IHttpRequestIdentifierFeature
     private LogEventProperty? _requestIdProperty;
     private RequestDbStats? _db;
     private string? _traceIdentifier;
+    private bool _excludedFromSlowDetection;
 
     private RequestScope(string requestId, IHttpRequestIdentifierFeature? server)
     {
@@ -75,8 +76,15 @@ internal sealed class RequestScope : IHttpRequestIdentifierFeature
     /// <summary>The endpoint when routing ran before the middleware, else null.</summary>
     public EndpointInfo? StartEndpoint { get; set; }
 
-    /// <summary>Streaming by design (WebSocket, server-sent events, gRPC streaming) or opted out: never slow, never hung.</summary>
-    public bool ExcludedFromSlowDetection { get; set; }
+    /// <summary>
+    /// Streaming by design (WebSocket, server-sent events, gRPC streaming) or opted out: never slow, never hung. Set at
+    /// request start, or when the response starts as an event stream; volatile because the hung scan reads it from its timer thread.
+    /// </summary>
+    public bool ExcludedFromSlowDetection
+    {
+        get => Volatile.Read(ref _excludedFromSlowDetection);
+        set => Volatile.Write(ref _excludedFromSlowDetection, value);
+    }
 
     /// <summary>Set once by the watchdog, so a hung request is reported once.</summary>
     public bool HungReported { get; set; }

@@ -32,6 +32,14 @@ internal sealed class ObservabilityMiddleware
         var headers = scope.Context!.Response.Headers;
         headers[scope.Header!] = scope.RequestId;
         headers[ResponseTimeHeader] = FormatResponseTime(Stopwatch.GetElapsedTime(scope.StartTimestamp).TotalMilliseconds);
+
+        // An event stream the client did not ask for by Accept is known only now: recorded for the hung-request scan,
+        // which runs on another thread and must not read the (unsynchronised) header dictionary itself.
+        if (!scope.ExcludedFromSlowDetection && EventStream.Is(headers.ContentType))
+        {
+            scope.ExcludedFromSlowDetection = true;
+        }
+
         return Task.CompletedTask;
     };
 

@@ -260,6 +260,32 @@ public sealed class SlowRequestTests
     }
 
     [Fact]
+    public async Task Response_started_as_an_event_stream_is_never_hung_though_the_client_sent_no_Accept()
+    {
+        // Streams for 1.5 s: the once-a-second hung scan sees it at least once past 300 ms.
+        await using var app = await StartAsync(new() { ["Observability:SlowRequests:HungAfterMs"] = "300" }, a => a.MapGet("/stream", async (HttpContext ctx) =>
+        {
+            ctx.Response.ContentType = "text/event-stream";
+            for (var i = 0; i < 10; i++)
+            {
+                await ctx.Response.WriteAsync($"data: {i}\n\n");
+                await ctx.Response.Body.FlushAsync();
+                await Task.Delay(150);
+            }
+        }));
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/stream");
+        request.Headers.Add("X-Request-ID", "sse-no-accept");
+
+        using var response = await app.Client.SendAsync(request);
+        await app.CompletionEventAsync("sse-no-accept");
+
+        Assert.Empty(request.Headers.Accept);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain(app.Events(), IsHungWarning);
+        Assert.DoesNotContain(app.Events(), IsSlowWarning);
+    }
+
+    [Fact]
     public async Task WebSocket_requests_are_never_slow_or_hung()
     {
         await using var app = await StartAsync(new() { ["Observability:SlowRequests:HungAfterMs"] = "200" }, a =>
