@@ -13,6 +13,8 @@ namespace Observability.AspNetCore.Pipeline;
 /// <summary>The per-host cache of <see cref="EndpointInfo"/>; weak keys, so endpoints dropped by a changing data source are collected.</summary>
 internal sealed class EndpointInfoCache
 {
+    private const string MethodRejectionDisplayName = "405 HTTP Method Not Supported";
+
     private readonly ConditionalWeakTable<Endpoint, EndpointInfo> _cache = new();
     private readonly ConditionalWeakTable<Endpoint, EndpointInfo>.CreateValueCallback _create;
     private readonly SlowRequestThresholds _thresholds;
@@ -37,6 +39,12 @@ internal sealed class EndpointInfoCache
 
     private EndpointInfo Create(Endpoint endpoint)
     {
+        // Routing's stand-in for "the path matched, the method did not" names no route: counted and logged as unmatched.
+        if (IsMethodRejection(endpoint))
+        {
+            return Unmatched;
+        }
+
         var route = (endpoint as RouteEndpoint)?.RoutePattern.RawText;
         var threshold = _thresholds.For(endpoint, route);
         var label = route ?? endpoint.DisplayName ?? "unknown";
@@ -52,6 +60,13 @@ internal sealed class EndpointInfoCache
             MetricSeries = _metrics ? new EndpointSeries(label) : null,
         };
     }
+
+    /// <summary>
+    /// The endpoint ASP.NET Core's <c>HttpMethodMatcherPolicy</c> selects to answer 405: not a route endpoint, known
+    /// only by its display name (the type and the constant are internal), unchanged since ASP.NET Core 3.0.
+    /// </summary>
+    private static bool IsMethodRejection(Endpoint endpoint) =>
+        endpoint is not RouteEndpoint && string.Equals(endpoint.DisplayName, MethodRejectionDisplayName, StringComparison.Ordinal);
 
     private static bool IsStreaming(Endpoint endpoint)
     {

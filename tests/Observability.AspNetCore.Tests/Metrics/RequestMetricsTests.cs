@@ -126,6 +126,24 @@ public sealed class RequestMetricsTests
     }
 
     [Fact]
+    public async Task Method_not_allowed_is_counted_as_unmatched_not_under_the_rejection_endpoint_name()
+    {
+        await using var app = await StartAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/items/1");
+        request.Headers.Add("X-Request-ID", "wrong-method-1");
+
+        var response = await app.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+        var samples = await ScrapeUntilAsync(app, s => s.Value("http_requests_total", ("method", "POST")) >= 1);
+        Assert.Equal(1, samples.Single("http_requests_total", ("method", "POST"), ("endpoint", "unmatched"), ("status", "405")));
+        Assert.DoesNotContain(samples, s => s.Labels.TryGetValue("endpoint", out var e) && e.Contains("405", StringComparison.Ordinal));
+        var completion = await app.CompletionEventAsync("wrong-method-1");
+        Assert.Equal(405, completion.GetProperty("StatusCode").GetInt32());
+        Assert.False(completion.Has("Route"), "a 405 matched no route, like any unmatched request");
+    }
+
+    [Fact]
     public async Task Unknown_verb_collapses_to_OTHER()
     {
         await using var app = await StartAsync();
