@@ -72,4 +72,7 @@ internal static class EventStream
 internal sealed class ObservabilityEndpointMetadata
 {
     public static readonly ObservabilityEndpointMetadata Instance = new();
+
+    /// <summary>The methods the own endpoints answer: HEAD like GET, for uptime probes that ask with HEAD.</summary>
+    public static readonly string[] Methods = [HttpMethods.Get, HttpMethods.Head];
 }

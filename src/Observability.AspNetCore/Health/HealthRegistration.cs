@@ -101,7 +101,7 @@ internal static class HealthRegistration
     internal static string BasePath(string path) => path.TrimEnd('/');
 
     private static void Map(IEndpointRouteBuilder endpoints, string pattern, string name, RequestDelegate handler) =>
-        endpoints.MapGet(pattern, handler)
+        endpoints.MapMethods(pattern, ObservabilityEndpointMetadata.Methods, handler)
             .WithMetadata(ObservabilityEndpointMetadata.Instance)
             .WithDisplayName(name)
             .WithMetadata(new ExcludeFromDescriptionAttribute());

@@ -36,7 +36,7 @@ internal static class MetricsRegistration
 
         // The bridge listens from startup, not from the first scrape: measurements made before it count too.
         _ = endpoints.ServiceProvider.GetRequiredService<MeterBridge>();
-        endpoints.MapGet(options.Metrics.Path, MetricsEndpoint.HandleAsync)
+        endpoints.MapMethods(options.Metrics.Path, ObservabilityEndpointMetadata.Methods, MetricsEndpoint.HandleAsync)
             .WithMetadata(ObservabilityEndpointMetadata.Instance)
             .WithDisplayName("Observability metrics")
             .WithMetadata(new ExcludeFromDescriptionAttribute());

@@ -174,6 +174,23 @@ public sealed class HealthEndpointTests
     }
 
     [Fact]
+    public async Task HEAD_is_answered_like_GET_so_uptime_probes_that_use_HEAD_see_the_service_up()
+    {
+        await using var app = await HealthTestApp.StartAsync(c => c.AddCheck("self", new ControlledCheck(), tags: ["live"]));
+
+        foreach (var path in new[] { "/health", "/health/live", "/health/ready", "/health/detailed" })
+        {
+            using var get = await app.Client.GetAsync(path);
+            using var head = await app.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, path));
+
+            Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+            Assert.Equal(get.Content.Headers.ContentType, head.Content.Headers.ContentType);
+            Assert.Equal(get.Headers.CacheControl, head.Headers.CacheControl);
+            Assert.True(head.Headers.Contains("X-Request-ID"), path);
+        }
+    }
+
+    [Fact]
     public async Task Configured_path_moves_all_four_endpoints()
     {
         await using var app = await HealthTestApp.StartAsync(configuration: new Dictionary<string, string?> { ["Observability:Health:Path"] = "/status/" });

@@ -144,6 +144,18 @@ public sealed class RequestMetricsTests
     }
 
     [Fact]
+    public async Task Metrics_endpoint_answers_HEAD_like_GET()
+    {
+        await using var app = await StartAsync();
+
+        using var get = await app.Client.GetAsync("/metrics");
+        using var head = await app.Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, "/metrics"));
+
+        Assert.Equal(HttpStatusCode.OK, head.StatusCode);
+        Assert.Equal(get.Content.Headers.ContentType, head.Content.Headers.ContentType);
+    }
+
+    [Fact]
     public async Task Unknown_verb_collapses_to_OTHER()
     {
         await using var app = await StartAsync();
