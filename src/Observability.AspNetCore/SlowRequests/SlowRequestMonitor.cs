@@ -98,7 +98,7 @@ internal sealed class SlowRequestMonitor : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Takes one warning from this second's budget; false (and counted for the summary) when it is spent.</summary>
+    /// <summary>Takes one warning from the last second's budget; false (and counted for the summary) when it is spent.</summary>
     public bool TryTakeWarning() => _budget.TryTake();
 
     public Task StartAsync(CancellationToken cancellationToken)

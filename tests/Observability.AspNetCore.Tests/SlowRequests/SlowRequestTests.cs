@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -190,6 +192,56 @@ public sealed class SlowRequestTests
         Assert.Equal("Warning", summary.Level());
         var samples = Exposition.Parse(await app.Client.GetStringAsync("/metrics"));
         Assert.Equal(12, samples.Value("http_slow_requests_total"));
+    }
+
+    [Fact]
+    public async Task Warning_cap_holds_over_any_one_second_also_across_a_second_boundary()
+    {
+        await using var app = await StartAsync(new()
+        {
+            ["Observability:SlowRequests:ThresholdMs"] = "10",
+            ["Observability:SlowRequests:MaxWarningsPerSecond"] = "3",
+        });
+        await app.Client.GetStringAsync("/metrics"); // warms the pipeline up; not a slow request (own endpoint)
+
+        // One burst late in a second of the monotonic clock and one just after it ends: a per-calendar-second cap lets
+        // 3 + 3 warnings through within ~0.3 s. Each wait is bounded (at most ~2 s).
+        await UntilSecondFractionAsync(0.7, 0.8);
+        var first = Enumerable.Range(0, 6).Select(_ => app.Client.GetAsync("/api/wait/50")).ToArray();
+        await UntilSecondFractionAsync(0.0, 0.1);
+        var second = Enumerable.Range(0, 6).Select(_ => app.Client.GetAsync("/api/wait/50")).ToArray();
+        await Task.WhenAll(first.Concat(second));
+        await app.WaitForEventsAsync(e => e.IsCompletion() && e.Str("RequestPath") == "/api/wait/50", 12);
+
+        var times = app.Events().Where(IsSlowWarning)
+            .Select(e => DateTimeOffset.Parse(e.Str("@t")!, CultureInfo.InvariantCulture)).Order().ToList();
+        Assert.InRange(times.Count, 3, 6);
+        for (var i = 3; i < times.Count; i++)
+        {
+            // 1 s by the budget's clock; the slack covers the few ms between taking a warning and stamping its event.
+            Assert.True(times[i] - times[i - 3] >= TimeSpan.FromMilliseconds(900), $"4 warnings within {(times[i] - times[i - 3]).TotalMilliseconds} ms:\n{app.Output}");
+        }
+
+        var samples = Exposition.Parse(await app.Client.GetStringAsync("/metrics"));
+        Assert.Equal(12, samples.Value("http_slow_requests_total"));
+    }
+
+    /// <summary>Waits until the fraction of the current second (Stopwatch seconds, the budget's clock) is in [from, to).</summary>
+    private static async Task UntilSecondFractionAsync(double from, double to)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (2 * Stopwatch.Frequency);
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            var fraction = (double)(Stopwatch.GetTimestamp() % Stopwatch.Frequency) / Stopwatch.Frequency;
+            if (fraction >= from && fraction < to)
+            {
+                return;
+            }
+
+            await Task.Delay(5);
+        }
+
+        Assert.Fail($"The second's fraction was never in [{from}, {to}) within 2 s");
     }
 
     [Fact]
