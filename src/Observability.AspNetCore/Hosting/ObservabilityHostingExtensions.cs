@@ -41,7 +41,9 @@ public static class ObservabilityHostingExtensions
 
         services.AddSingleton<ObservabilityMarker>();
 
+        var configuration = builder.Configuration;
         var options = services.AddOptions<ObservabilityOptions>()
+            .Configure(_ => OtlpOptionsValidator.ThrowIfHeadersAreText(configuration))
             .Bind(builder.Configuration.GetSection(ObservabilityOptions.SectionName), static b => b.ErrorOnUnknownConfiguration = true);
         if (configure is not null)
         {
