@@ -9,7 +9,7 @@ namespace Observability.AspNetCore.Core;
 /// </summary>
 internal static class LiteralPath
 {
-    public const string Rule = "must start with '/' and be a literal path (no white space, '?', '#', '{', '}', empty, '.' or '..' segment)";
+    public const string Rule = "must start with '/' and be a literal path (no white space, '?', '#', '{', '}', '%', empty, '.' or '..' segment; write characters unencoded)";
 
     public static bool IsValid(string? path)
     {
@@ -20,7 +20,8 @@ internal static class LiteralPath
 
         foreach (var c in path)
         {
-            if (char.IsWhiteSpace(c) || char.IsControl(c) || c is '?' or '#' or '{' or '}')
+            // Routing matches the decoded path, so "/a%20b" would answer only "/a%2520b".
+            if (char.IsWhiteSpace(c) || char.IsControl(c) || c is '?' or '#' or '{' or '}' or '%')
             {
                 return false;
             }

@@ -6,7 +6,8 @@ namespace Observability.AspNetCore.Logging;
 /// <summary>
 /// Keeps secrets out of log events written by ASP.NET Core and other libraries: the values of the
 /// <c>Authorization</c>, <c>Cookie</c>, <c>Set-Cookie</c> and <c>X-Api-Key</c> headers (as HTTP logging writes them),
-/// and query-string values whose key matches the configured list (hosting's <c>QueryString</c>, HttpClient's <c>Uri</c>),
+/// and query-string values whose key matches the configured list (hosting's <c>QueryString</c>, HttpClient's <c>Uri</c>, any
+/// <c>Uri</c>, <c>Url</c> or <c>RequestUri</c> property, as text or <see cref="Uri"/>),
 /// both as separate properties and inside the pre-rendered <c>HttpLog</c> text block of ASP.NET Core's HTTP logging.
 /// The library's own completion event logs no headers and no query string, so it is not inspected.
 /// </summary>
@@ -34,7 +35,9 @@ internal sealed class SensitiveDataRedactor
 
         foreach (var name in UriProperties)
         {
-            if (properties.TryGetValue(name, out var value) && value is ScalarValue { Value: string text } && text.Contains('?', StringComparison.Ordinal))
+            // Apps log URLs as text or as System.Uri (HttpRequestMessage.RequestUri); both are written as their text.
+            if (properties.TryGetValue(name, out var value) && value is ScalarValue { Value: string or Uri } scalar
+                && (scalar.Value as string ?? scalar.Value.ToString()) is { } text && text.Contains('?', StringComparison.Ordinal))
             {
                 var redacted = RedactQuery(text);
                 if (!ReferenceEquals(redacted, text))

@@ -62,8 +62,15 @@ internal static class StderrSelfLog
             }
         }
 
-        Post($"Observability: Serilog: {key}");
+        Post(NoticeFor(key));
     }
+
+    /// <summary>
+    /// The stderr line for a SelfLog message without its timestamp: the library's own notices, which it also writes
+    /// through SelfLog, already say "Observability:"; Serilog's are marked as such.
+    /// </summary>
+    internal static string NoticeFor(string message) =>
+        message.StartsWith("Observability: ", StringComparison.Ordinal) ? message : "Observability: Serilog: " + message;
 
     /// <summary>Queues one line for stderr; never blocks.</summary>
     internal static void Post(string line)

@@ -37,6 +37,16 @@ internal sealed class SlowRequestOptionsValidator : IValidateOptions<Observabili
                 {
                     failures.AddError($"Observability:SlowRequests:Routes:{i}:ThresholdMs must be >= 0 (0 disables); was {routes[i].ThresholdMs}.");
                 }
+
+                // Entries are matched as written, so a second one for the same template would silently win over the first.
+                for (var j = 0; j < i; j++)
+                {
+                    if (string.Equals(routes[j].Route, routes[i].Route, StringComparison.Ordinal) && !string.IsNullOrWhiteSpace(routes[i].Route))
+                    {
+                        failures.AddError($"Observability:SlowRequests:Routes:{i}:Route is '{routes[i].Route}', already given at Observability:SlowRequests:Routes:{j}:Route; give each route one entry.");
+                        break;
+                    }
+                }
             }
         }
 

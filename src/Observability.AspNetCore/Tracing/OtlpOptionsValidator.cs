@@ -9,6 +9,9 @@ namespace Observability.AspNetCore.Tracing;
 /// </summary>
 internal sealed class OtlpOptionsValidator(IConfiguration configuration) : IValidateOptions<ObservabilityOptions>
 {
+    private const string HeadersKey = "Observability:Otlp:Headers";
+    private const string EnvironmentHeaders = "OTEL_EXPORTER_OTLP_HEADERS";
+
     public ValidateOptionsResult Validate(string? name, ObservabilityOptions options)
     {
         var otlp = options.Otlp;
@@ -35,20 +38,67 @@ internal sealed class OtlpOptionsValidator(IConfiguration configuration) : IVali
             failures.AddError($"Observability:Otlp:SamplingRatio must be between 0 and 1 (1 records every trace); was {otlp.SamplingRatio}.");
         }
 
+        if (otlp.Headers is not { Count: > 0 } && OtlpSettings.Resolve(configuration, otlp) is not null)
+        {
+            ValidateEnvironmentHeaders(configuration[EnvironmentHeaders] ?? Environment.GetEnvironmentVariable(EnvironmentHeaders), failures);
+        }
+
         foreach (var (header, value) in otlp.Headers ?? new Dictionary<string, string>())
         {
             if (!IsToken(header))
             {
-                failures.AddError($"Observability:Otlp:Headers: '{header}' is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~).");
+                failures.AddError($"{HeadersKey}: '{header}' is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~).");
             }
             else if (string.IsNullOrEmpty(value) || value.AsSpan().IndexOfAny(",\r\n") >= 0)
             {
                 // The exporter takes its headers as one "name=value,name=value" text, so a comma would split a value.
-                failures.AddError($"Observability:Otlp:Headers:{header} must be a non-empty value without commas or line breaks (the value is a secret and not shown).");
+                failures.AddError($"{HeadersKey}:{header} must be a non-empty value without commas or line breaks (the value is a secret and not shown).");
             }
         }
 
         return failures.Build();
+    }
+
+    /// <summary>
+    /// Fails startup when <c>Observability:Otlp:Headers</c> holds one text rather than a section, before the binder would
+    /// quote that text (a secret) in its own message.
+    /// </summary>
+    public static void ThrowIfHeadersAreText(IConfiguration configuration)
+    {
+        if (configuration.GetSection(HeadersKey).Value is { Length: > 0 })
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(ObservabilityOptions), [
+                $"{HeadersKey} must be a section with one key per header, such as {HeadersKey}:x-api-key "
+                + $"(Observability__Otlp__Headers__x-api-key in the environment); it was one text, not shown as it may hold a "
+                + $"secret. The name=value,name=value form belongs in {EnvironmentHeaders}."]);
+        }
+    }
+
+    /// <summary>
+    /// Checks <c>OTEL_EXPORTER_OTLP_HEADERS</c> as the exporter reads it (URL-decoded, split at commas, each entry
+    /// <c>name=value</c>), which would otherwise throw from the exporter's constructor or drop every export. Entries are
+    /// named by position: a malformed one may be all secret.
+    /// </summary>
+    private static void ValidateEnvironmentHeaders(string? headers, ValidateOptionsResultBuilder failures)
+    {
+        if (string.IsNullOrEmpty(headers))
+        {
+            return;
+        }
+
+        var entries = Uri.UnescapeDataString(headers).Split(',');
+        for (var i = 0; i < entries.Length; i++)
+        {
+            var equals = entries[i].IndexOf('=', StringComparison.Ordinal);
+            var problem = equals < 0 ? "is not name=value"
+                : !IsToken(entries[i][..equals].Trim()) ? "does not start with an HTTP header name (letters, digits and !#$%&'*+-.^_`|~) before '='"
+                : entries[i].AsSpan(equals + 1).IndexOfAny('\r', '\n') >= 0 ? "has a line break in its value"
+                : null;
+            if (problem is not null)
+            {
+                failures.AddError($"{EnvironmentHeaders}: entry {i + 1} of {entries.Length} {problem} (values are secrets and not shown; entries are separated by commas).");
+            }
+        }
     }
 
     private static bool IsToken(string name)

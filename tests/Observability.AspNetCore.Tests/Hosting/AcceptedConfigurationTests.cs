@@ -104,6 +104,8 @@ public sealed class AcceptedConfigurationTests
     [InlineData("Observability:Metrics:Path", "/m#x")]
     [InlineData("Observability:Metrics:Path", "/a//metrics")]
     [InlineData("Observability:Metrics:Path", "/a/../metrics")]
+    [InlineData("Observability:Metrics:Path", "/x%20y")]
+    [InlineData("Observability:Health:Path", "/h%2Fz")]
     [InlineData("Observability:Health:Path", "/{**all}")]
     [InlineData("Observability:Health:Path", "/a//health")]
     [InlineData("Observability:Health:Path", "/./health")]

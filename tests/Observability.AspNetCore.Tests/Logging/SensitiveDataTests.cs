@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.HttpLogging;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Observability.AspNetCore.Logging;
 using Observability.AspNetCore.Tests.Support;
 
@@ -89,6 +90,26 @@ public sealed class SensitiveDataTests
 
         Assert.DoesNotContain("SSNMARKER", app.Output, StringComparison.Ordinal);
         Assert.Contains("page=3", app.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Query_values_in_a_logged_uri_object_are_redacted_like_strings()
+    {
+        // Apps log request URLs as System.Uri more often than as text (HttpRequestMessage.RequestUri).
+        await using var app = await TestApp.StartAsync(a => a.MapGet("/call", (ILogger<SensitiveDataTests> logger) =>
+        {
+            logger.LogInformation("Calling {Uri} then {Url}", new Uri("http://partner/api?user=ada&password=URIMARKER"), new Uri("http://partner/x?token=URLMARKER"));
+            return "ok";
+        }));
+
+        var response = await app.Client.GetAsync("/call");
+        await app.CompletionEventAsync(response.Headers.GetValues("X-Request-ID").Single());
+        var call = (await app.WaitForEventsAsync(e => e.Has("Uri") && e.Has("Url"))).Single();
+
+        Assert.Equal("http://partner/api?user=ada&password=[Redacted]", call.Str("Uri"));
+        Assert.Equal("http://partner/x?token=[Redacted]", call.Str("Url"));
+        Assert.DoesNotContain("URIMARKER", app.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("URLMARKER", app.Output, StringComparison.Ordinal);
     }
 
     [Fact]

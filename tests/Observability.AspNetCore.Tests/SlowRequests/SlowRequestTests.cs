@@ -344,4 +344,25 @@ public sealed class SlowRequestTests
 
         Assert.Contains(expected, Assert.IsType<OptionsValidationException>(ex).Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Two_entries_for_one_route_stop_startup_naming_both()
+    {
+        // The last entry silently won: a 5 ms threshold written first was never in force.
+        var builder = TestApp.CreateBuilder(new Dictionary<string, string?>
+        {
+            ["Observability:SlowRequests:Routes:0:Route"] = "/slow",
+            ["Observability:SlowRequests:Routes:0:ThresholdMs"] = "5",
+            ["Observability:SlowRequests:Routes:1:Route"] = "/slow",
+            ["Observability:SlowRequests:Routes:1:ThresholdMs"] = "50000",
+        });
+        builder.AddObservability();
+
+        var ex = Record.Exception(() => builder.Build().UseObservability());
+
+        Assert.Contains(
+            "Observability:SlowRequests:Routes:1:Route is '/slow', already given at Observability:SlowRequests:Routes:0:Route",
+            Assert.IsType<OptionsValidationException>(ex).Message,
+            StringComparison.Ordinal);
+    }
 }

@@ -124,6 +124,68 @@ public sealed class OtlpConfigurationTests
     }
 
     [Fact]
+    public void Headers_given_as_one_text_stop_startup_naming_the_key_and_never_showing_the_text()
+    {
+        // The OTEL name=value form written under the section's own key: the binder's message would quote it.
+        var ex = BuildAndStart(new Dictionary<string, string?>
+        {
+            ["Observability:Otlp:Endpoint"] = "http://127.0.0.1:4318",
+            ["Observability:Otlp:Headers"] = "x-honeycomb-team=hcSECRET123",
+        });
+
+        var validation = Assert.IsType<OptionsValidationException>(ex);
+        Assert.Contains("Observability:Otlp:Headers", validation.Message, StringComparison.Ordinal);
+        Assert.Contains("OTEL_EXPORTER_OTLP_HEADERS", validation.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("SECRET", ex!.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("garbageSECRET", "entry 1 of 1")]
+    [InlineData("x-api-key=SECRET1,", "entry 2 of 2")]
+    [InlineData("x-api-key=SECRET1,bad name=SECRET2", "entry 2 of 2")]
+    [InlineData("x-api-key=SECRET1%0D%0Ax-injected=SECRET2", "entry 1 of 1")]
+    public void A_malformed_otel_headers_variable_stops_startup_naming_it_and_never_showing_values(string headers, string entry)
+    {
+        var ex = BuildAndStart(new Dictionary<string, string?>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:4318",
+            ["OTEL_EXPORTER_OTLP_HEADERS"] = headers,
+        });
+
+        var validation = Assert.IsType<OptionsValidationException>(ex);
+        Assert.Contains("OTEL_EXPORTER_OTLP_HEADERS", validation.Message, StringComparison.Ordinal);
+        Assert.Contains(entry, validation.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("SECRET", validation.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("x-api-key=abc,Authorization=Bearer%20xyz")]
+    [InlineData(" x-api-key = a=b ")]
+    public void A_well_formed_otel_headers_variable_starts(string headers)
+    {
+        var ex = BuildAndStart(new Dictionary<string, string?>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:4318",
+            ["OTEL_EXPORTER_OTLP_HEADERS"] = headers,
+        });
+
+        Assert.Null(ex);
+    }
+
+    [Fact]
+    public void Observability_headers_replace_a_malformed_otel_headers_variable_so_it_is_not_checked()
+    {
+        var ex = BuildAndStart(new Dictionary<string, string?>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:4318",
+            ["OTEL_EXPORTER_OTLP_HEADERS"] = "garbage",
+            ["Observability:Otlp:Headers:x-api-key"] = "abc",
+        });
+
+        Assert.Null(ex);
+    }
+
+    [Fact]
     public void Otel_service_name_is_the_service_of_log_events_when_observability_names_none()
     {
         var builder = TestApp.CreateBuilder(new Dictionary<string, string?> { ["OTEL_SERVICE_NAME"] = "orders-api" });
