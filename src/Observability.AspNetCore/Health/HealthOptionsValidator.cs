@@ -40,8 +40,8 @@ internal sealed class HealthOptionsValidator(IConfiguration configuration, IOpti
 
         ValidateShutdownDelay(health.ShutdownDelayMs, hostOptions.Value.ShutdownTimeout, failures);
         ValidateDetailed(health.Detailed, failures);
-        ValidateDependency($"{Section}:Postgres", health.Postgres, "PostgreSQL", static cs => _ = new NpgsqlConnectionStringBuilder(cs), failures);
-        ValidateDependency($"{Section}:Redis", health.Redis, "StackExchange.Redis", static cs => ConfigurationOptions.Parse(cs), failures);
+        ValidateDependency($"{Section}:Postgres", health.Postgres, "PostgreSQL", ';', static cs => _ = new NpgsqlConnectionStringBuilder(cs), failures);
+        ValidateDependency($"{Section}:Redis", health.Redis, "StackExchange.Redis", ',', static cs => ConfigurationOptions.Parse(cs), failures);
         return failures.Build();
     }
 
@@ -130,7 +130,7 @@ internal sealed class HealthOptionsValidator(IConfiguration configuration, IOpti
         }
     }
 
-    private void ValidateDependency(string key, HealthDependencyOptions dependency, string kind, Action<string> parse, ValidateOptionsResultBuilder failures)
+    private void ValidateDependency(string key, HealthDependencyOptions dependency, string kind, char separator, Action<string> parse, ValidateOptionsResultBuilder failures)
     {
         if (dependency.TimeoutMs is { } timeoutMs)
         {
@@ -173,8 +173,41 @@ internal sealed class HealthOptionsValidator(IConfiguration configuration, IOpti
         }
         catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException or InvalidOperationException)
         {
-            failures.AddError($"{source} is not a valid {kind} connection string (value not shown: it may hold a password): {HealthMessageRedactor.Redact(ex.Message)}");
+            failures.AddError($"{source} is not a valid {kind} connection string (value not shown: it may hold a password): {HideAfterPassword(HealthMessageRedactor.Redact(ex.Message) ?? "", connectionString!, separator)}");
         }
+    }
+
+    /// <summary>
+    /// The driver names the keyword it could not read. After a password that keyword may be the password's own tail,
+    /// split at a separator it holds, so every word of the segments after it is hidden.
+    /// </summary>
+    private static string HideAfterPassword(string message, string connectionString, char separator)
+    {
+        var segments = connectionString.Split(separator);
+        var hidden = false;
+        var afterPassword = false;
+        foreach (var segment in segments)
+        {
+            if (afterPassword)
+            {
+                foreach (var word in segment.Split('=', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                {
+                    // One or two characters of a secret say little, and hiding them would garble the message.
+                    if (word.Length > 2 && message.Contains(word, StringComparison.OrdinalIgnoreCase))
+                    {
+                        message = message.Replace(word, "[not shown]", StringComparison.OrdinalIgnoreCase);
+                        hidden = true;
+                    }
+                }
+            }
+
+            var name = segment.Split('=', 2)[0].Trim();
+            afterPassword |= name.Equals("password", StringComparison.OrdinalIgnoreCase) || name.Equals("pwd", StringComparison.OrdinalIgnoreCase);
+        }
+
+        return hidden
+            ? message + $" (what follows the password is not shown: it may be the password's own tail, split at a '{separator}' it holds)"
+            : message;
     }
 
     private static void ValidateRange(string key, int value, int min, int max, ValidateOptionsResultBuilder failures)

@@ -107,6 +107,35 @@ public sealed class HealthValidationTests
     }
 
     [Fact]
+    public void A_password_split_at_its_separator_is_not_echoed_by_the_drivers_message()
+    {
+        // An unquoted ';' (PostgreSQL) or ',' (Redis) in a password makes its tail look like a keyword, which the
+        // driver's message then names.
+        var message = Fails(new Dictionary<string, string?>
+        {
+            ["Observability:Health:Postgres:ConnectionString"] = "Host=127.0.0.1;Password=hun;terPGTAIL=x",
+            ["Observability:Health:Redis:ConnectionString"] = "127.0.0.1:6379,password=hun,terRDTAIL=x",
+        });
+
+        Assert.Contains("Observability:Health:Postgres:ConnectionString is not a valid PostgreSQL connection string", message, StringComparison.Ordinal);
+        Assert.Contains("Observability:Health:Redis:ConnectionString is not a valid StackExchange.Redis connection string", message, StringComparison.Ordinal);
+        Assert.Contains("the password's own tail", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("PGTAIL", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("RDTAIL", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_bad_keyword_before_the_password_is_still_named()
+    {
+        var message = Fails(new Dictionary<string, string?>
+        {
+            ["Observability:Health:Postgres:ConnectionString"] = "Host=127.0.0.1;Hots=db;Password=secret",
+        });
+
+        Assert.Contains("hots", message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public void An_unknown_detailed_access_mode_stops_startup_naming_it()
     {
         var ex = BuildAndStart(new Dictionary<string, string?> { ["Observability:Health:Detailed:Access"] = "Public" });
