@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Observability.AspNetCore.Core;
@@ -56,7 +57,9 @@ internal static class ConfiguredEnumNames
             }
         }
 
-        failures.AddError($"{section.Path} must be one of {string.Join(", ", names)} (a name, not a number or a combination); was '{value}'.");
+        // The Serilog section beside it takes Serilog's level names; say which vocabulary this key takes.
+        var vocabulary = enumType == typeof(LogLevel) ? " These are Microsoft.Extensions.Logging names: Serilog's Verbose is Trace, Fatal is Critical." : "";
+        failures.AddError($"{section.Path} must be one of {string.Join(", ", names)} (a name, not a number or a combination); was '{value}'.{vocabulary}");
     }
 
     private static bool IsOptionsType(Type type) =>

@@ -41,6 +41,9 @@ public static class ObservabilityHostingExtensions
 
         services.AddSingleton<ObservabilityMarker>();
 
+        // Registered before Bind so it runs first: the binder's messages name neither an unknown key in full nor the
+        // names an enum key takes.
+        services.AddSingleton<IConfigureOptions<ObservabilityOptions>>(new ConfigurationTextCheck(builder.Configuration));
         var configuration = builder.Configuration;
         var options = services.AddOptions<ObservabilityOptions>()
             .Configure(_ => OtlpOptionsValidator.ThrowIfHeadersAreText(configuration))

@@ -1,16 +1,15 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
-using Observability.AspNetCore.Core;
 
 namespace Observability.AspNetCore.Hosting;
 
 /// <summary>
-/// Validates the keys of <see cref="ObservabilityOptions"/> no feature owns: the service identity, and every enum key of
-/// the tree as configured text. Each feature validates its own section (<c>RequestIdOptionsValidator</c>, ...).
+/// Validates the keys of <see cref="ObservabilityOptions"/> no feature owns: the service identity. Each feature validates
+/// its own section (<c>RequestIdOptionsValidator</c>, ...); the configured text is checked before binding
+/// (<see cref="ConfigurationTextCheck"/>).
 /// Hand-written, because the source-generated <c>[OptionsValidator]</c> names neither the configuration key nor the
 /// bad value, and both are what an operator needs to fix a deployment.
 /// </summary>
-internal sealed class ObservabilityOptionsValidator(IConfiguration configuration) : IValidateOptions<ObservabilityOptions>
+internal sealed class ObservabilityOptionsValidator : IValidateOptions<ObservabilityOptions>
 {
     public ValidateOptionsResult Validate(string? name, ObservabilityOptions options)
     {
@@ -26,7 +25,6 @@ internal sealed class ObservabilityOptionsValidator(IConfiguration configuration
             failures.AddError($"Observability:ServiceVersion must not be blank when set; was '{options.ServiceVersion}'.");
         }
 
-        ConfiguredEnumNames.Validate(configuration, failures);
         return failures.Build();
     }
 }

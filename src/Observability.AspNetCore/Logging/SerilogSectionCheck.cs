@@ -1,7 +1,9 @@
+using System.Reflection;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Configuration;
 using Observability.AspNetCore.Core;
 using Serilog;
+using Serilog.Configuration;
 using Serilog.Events;
 
 namespace Observability.AspNetCore.Logging;
@@ -55,7 +57,150 @@ internal static class SerilogSectionCheck
             }
         }
 
+        CheckArgumentNames(section, errors);
         return errors.Count > 0 ? throw Failure(errors) : logger;
+    }
+
+    /// <summary>
+    /// Serilog calls the overload that matches the most arguments and silently drops the others, so a misspelled
+    /// optional argument (<c>rollingInteval</c>) would be ignored. Checked after <see cref="Read"/>, which has loaded
+    /// the assemblies Serilog searches.
+    /// </summary>
+    private static void CheckArgumentNames(IConfigurationSection section, List<string> errors)
+    {
+        (string Directive, Type Receiver)[] directives =
+        [
+            ("WriteTo", typeof(LoggerSinkConfiguration)),
+            ("AuditTo", typeof(LoggerAuditSinkConfiguration)),
+            ("Enrich", typeof(LoggerEnrichmentConfiguration)),
+            ("Filter", typeof(LoggerFilterConfiguration)),
+        ];
+        List<MethodInfo>? methods = null;
+        foreach (var (directive, receiver) in directives)
+        {
+            foreach (var entry in section.GetSection(directive).GetChildren())
+            {
+                var args = entry.GetSection("Args");
+                if (entry["Name"] is not { } name || !args.GetChildren().Any())
+                {
+                    continue;
+                }
+
+                methods ??= ConfigurationMethods(section);
+                var parameters = Parameters(methods, receiver, name);
+                // No candidate at all is a missing sink, which Serilog has reported already.
+                if (parameters is null)
+                {
+                    continue;
+                }
+
+                foreach (var arg in args.GetChildren())
+                {
+                    if (!parameters.Contains(arg.Key, StringComparer.OrdinalIgnoreCase))
+                    {
+                        errors.Add($"{arg.Path} is not an argument of {name}: no overload of it takes '{arg.Key}'. {name} takes {string.Join(", ", parameters)}.");
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The argument names of every overload called <paramref name="name"/> (case-insensitive), or null when there is none.
+    /// Serilog also offers the receiver's own methods (<c>Logger</c>, <c>Sink</c>, <c>FromLogContext</c>) under the
+    /// same names, so they count as overloads too.
+    /// </summary>
+    private static List<string>? Parameters(List<MethodInfo> extensions, Type receiver, string name)
+    {
+        List<string>? parameters = null;
+        foreach (var method in extensions)
+        {
+            if (method.GetParameters()[0].ParameterType == receiver && method.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                AddNames(parameters ??= [], method.GetParameters().AsSpan(1));
+            }
+        }
+
+        foreach (var method in receiver.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.DeclaredOnly))
+        {
+            if (method.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+            {
+                AddNames(parameters ??= [], method.GetParameters());
+            }
+        }
+
+        return parameters;
+    }
+
+    private static void AddNames(List<string> names, ReadOnlySpan<ParameterInfo> parameters)
+    {
+        foreach (var parameter in parameters)
+        {
+            if (parameter.Name is { } name && !names.Contains(name, StringComparer.OrdinalIgnoreCase))
+            {
+                names.Add(name);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Found as Serilog finds them: public static extension methods of public static top-level classes in the
+    /// <c>Using</c> assemblies and the loaded assemblies whose name contains "serilog".
+    /// </summary>
+    private static List<MethodInfo> ConfigurationMethods(IConfigurationSection section)
+    {
+        var assemblies = new HashSet<Assembly>();
+        foreach (var name in section.GetSection("Using").GetChildren())
+        {
+            try
+            {
+                assemblies.Add(Assembly.Load(new AssemblyName(name.Value!)));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Reported already: Serilog failed to load it in Read.
+            }
+        }
+
+        foreach (var assembly in AppDomain.CurrentDomain.GetAssemblies())
+        {
+            if (!assembly.IsDynamic && assembly.GetName().Name?.Contains("serilog", StringComparison.OrdinalIgnoreCase) == true)
+            {
+                assemblies.Add(assembly);
+            }
+        }
+
+        var methods = new List<MethodInfo>();
+        foreach (var assembly in assemblies)
+        {
+            Type[] types;
+            try
+            {
+                types = assembly.GetExportedTypes();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                continue;
+            }
+
+            foreach (var type in types)
+            {
+                if (!type.IsSealed || !type.IsAbstract || type.IsNested)
+                {
+                    continue;
+                }
+
+                foreach (var method in type.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
+                {
+                    if (method.IsDefined(typeof(ExtensionAttribute), false) && method.GetParameters().Length > 0)
+                    {
+                        methods.Add(method);
+                    }
+                }
+            }
+        }
+
+        return methods;
     }
 
     /// <summary>Never inlined into <see cref="Apply"/>: an app without a section does not load Serilog.Settings.Configuration.</summary>

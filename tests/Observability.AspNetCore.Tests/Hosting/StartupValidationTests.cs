@@ -42,6 +42,17 @@ public sealed class StartupValidationTests
     }
 
     [Fact]
+    public void Serilog_level_name_for_own_endpoints_level_stops_startup_listing_the_names_it_takes()
+    {
+        var ex = BuildAndStart(new Dictionary<string, string?> { ["Observability:Logging:OwnEndpointsLevel"] = "Verbose" });
+
+        var validation = Assert.IsType<OptionsValidationException>(ex);
+        Assert.Contains("Observability:Logging:OwnEndpointsLevel must be one of Trace, Debug, Information, Warning, Error, Critical, None", validation.Message, StringComparison.Ordinal);
+        Assert.Contains("was 'Verbose'", validation.Message, StringComparison.Ordinal);
+        Assert.Contains("Serilog's Verbose is Trace", validation.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Enum_value_set_in_code_outside_the_enum_stops_startup()
     {
         var ex = BuildAndStart(new Dictionary<string, string?>(), o => o.Logging.Format = (LogFormat)42);

@@ -141,6 +141,49 @@ public sealed class SerilogConfigurationTests
         Assert.Contains("pth", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Misspelled_optional_sink_argument_stops_startup_naming_it_and_the_arguments_the_sink_takes()
+    {
+        var ex = StartupError(new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "File",
+            ["Serilog:WriteTo:0:Args:path"] = Path.Combine(Path.GetTempPath(), "obs-never-written.log"),
+            ["Serilog:WriteTo:0:Args:rollingInteval"] = "Day",
+        });
+
+        Assert.Contains("Serilog:WriteTo:0:Args:rollingInteval is not an argument of File", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("File takes path, ", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(", rollingInterval,", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Arguments_in_any_case_and_sub_logger_arguments_start()
+    {
+        var dir = Directory.CreateTempSubdirectory("obs-args-");
+        try
+        {
+            var app = await TestApp.StartAsync(a => a.MapGet("/", () => "ok"), new Dictionary<string, string?>
+            {
+                ["Serilog:Using:0"] = "Serilog.Sinks.File",
+                ["Serilog:WriteTo:0:Name"] = "File",
+                ["Serilog:WriteTo:0:Args:Path"] = Path.Combine(dir.FullName, "app.log"),
+                ["Serilog:WriteTo:0:Args:RollingInterval"] = "Day",
+                ["Serilog:WriteTo:1:Name"] = "Logger",
+                ["Serilog:WriteTo:1:Args:configureLogger:WriteTo:0:Name"] = "File",
+                ["Serilog:WriteTo:1:Args:configureLogger:WriteTo:0:Args:path"] = Path.Combine(dir.FullName, "sub.log"),
+                ["Serilog:WriteTo:1:Args:restrictedToMinimumLevel"] = "Warning",
+            });
+            var response = await app.Client.GetAsync("/");
+            await app.DisposeAsync();
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     [Theory]
     [InlineData("Serilog:Using:0", "Serilog.Sinks.NoSuchAssembly")]
     [InlineData("Serilog:WriteTo:0:Args:fileSizeLimitBytes", "ten")]
