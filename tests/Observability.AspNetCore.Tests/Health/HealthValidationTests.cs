@@ -12,19 +12,8 @@ public sealed class HealthValidationTests
 {
     private const string Marker = "pw-4f7c1a9e-never-shown";
 
-    private static Exception? BuildAndStart(IDictionary<string, string?> configuration, Action<WebApplicationBuilder>? configureBuilder = null)
-    {
-        var builder = TestApp.CreateBuilder(configuration);
-        builder.AddObservability();
-        configureBuilder?.Invoke(builder);
-        return Record.Exception(() =>
-        {
-            using var app = builder.Build();
-            app.UseObservability();
-            app.StartAsync().GetAwaiter().GetResult();
-            app.StopAsync().GetAwaiter().GetResult();
-        });
-    }
+    private static Exception? BuildAndStart(IDictionary<string, string?> configuration, Action<WebApplicationBuilder>? configureBuilder = null) =>
+        TestApp.StartupError(configuration, configureBuilder);
 
     private static string Fails(IDictionary<string, string?> configuration, Action<WebApplicationBuilder>? configureBuilder = null)
     {

@@ -12,19 +12,8 @@ namespace Observability.AspNetCore.Tests.Hosting;
 /// </summary>
 public sealed class AcceptedConfigurationTests
 {
-    private static Exception? BuildAndStart(IDictionary<string, string?> configuration, Action<WebApplication>? map = null)
-    {
-        var builder = TestApp.CreateBuilder(configuration);
-        builder.AddObservability();
-        return Record.Exception(() =>
-        {
-            using var app = builder.Build();
-            app.UseObservability();
-            map?.Invoke(app);
-            app.StartAsync().GetAwaiter().GetResult();
-            app.StopAsync().GetAwaiter().GetResult();
-        });
-    }
+    private static Exception? BuildAndStart(IDictionary<string, string?> configuration, Action<WebApplication>? map = null) =>
+        TestApp.StartupError(configuration, map: map);
 
     private static void AssertStartupError(Exception? ex, string key, string value)
     {

@@ -11,18 +11,7 @@ namespace Observability.AspNetCore.Tests.Hosting;
 /// </summary>
 public sealed class UnknownKeyTests
 {
-    private static Exception? BuildAndStart(IDictionary<string, string?> configuration)
-    {
-        var builder = TestApp.CreateBuilder(configuration);
-        builder.AddObservability();
-        return Record.Exception(() =>
-        {
-            using var app = builder.Build();
-            app.UseObservability();
-            app.StartAsync().GetAwaiter().GetResult();
-            app.StopAsync().GetAwaiter().GetResult();
-        });
-    }
+    private static Exception? BuildAndStart(IDictionary<string, string?> configuration) => TestApp.StartupError(configuration);
 
     private static string StartupError(string key, string value) =>
         Assert.IsType<OptionsValidationException>(BuildAndStart(new Dictionary<string, string?> { [key] = value })).Message;

@@ -7,18 +7,7 @@ namespace Observability.AspNetCore.Tests.SlowQueries;
 
 public sealed class SlowQueryOptionsValidationTests
 {
-    private static Exception? BuildAndStart(IDictionary<string, string?> configuration)
-    {
-        var builder = TestApp.CreateBuilder(configuration);
-        builder.AddObservability();
-        return Record.Exception(() =>
-        {
-            using var app = builder.Build();
-            app.UseObservability();
-            app.StartAsync().GetAwaiter().GetResult();
-            app.StopAsync().GetAwaiter().GetResult();
-        });
-    }
+    private static Exception? BuildAndStart(IDictionary<string, string?> configuration) => TestApp.StartupError(configuration);
 
     [Theory]
     [InlineData("ThresholdMs", "-1", "Observability:SlowQueries:ThresholdMs must be >= 0 (0 disables); was -1.")]

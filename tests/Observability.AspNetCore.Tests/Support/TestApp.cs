@@ -56,6 +56,28 @@ internal sealed class TestApp : IAsyncDisposable
     public static WebApplicationBuilder CreateBuilder(IDictionary<string, string?>? configuration = null) =>
         TestHost.CreateBuilder(typeof(TestApp).Assembly, configuration);
 
+    /// <summary>
+    /// What building, wiring and starting an app with this configuration throws (null when it starts): where startup
+    /// validation reports a bad setting.
+    /// </summary>
+    public static Exception? StartupError(
+        IDictionary<string, string?> configuration,
+        Action<WebApplicationBuilder>? configureBuilder = null,
+        Action<WebApplication>? map = null)
+    {
+        var builder = CreateBuilder(configuration);
+        builder.AddObservability();
+        configureBuilder?.Invoke(builder);
+        return Record.Exception(() =>
+        {
+            using var app = builder.Build();
+            app.UseObservability();
+            map?.Invoke(app);
+            app.StartAsync().GetAwaiter().GetResult();
+            app.StopAsync().GetAwaiter().GetResult();
+        });
+    }
+
     /// <summary>Every stdout line parsed as JSON; fails the test on a line that is not a JSON object.</summary>
     public IReadOnlyList<JsonElement> Events() => _output.Events();
 

@@ -11,18 +11,7 @@ namespace Observability.AspNetCore.Tests.Tracing;
 
 public sealed class OtlpConfigurationTests
 {
-    private static Exception? BuildAndStart(IDictionary<string, string?> configuration)
-    {
-        var builder = TestApp.CreateBuilder(configuration);
-        builder.AddObservability();
-        return Record.Exception(() =>
-        {
-            using var app = builder.Build();
-            app.UseObservability();
-            app.StartAsync().GetAwaiter().GetResult();
-            app.StopAsync().GetAwaiter().GetResult();
-        });
-    }
+    private static Exception? BuildAndStart(IDictionary<string, string?> configuration) => TestApp.StartupError(configuration);
 
     [Fact]
     public void Without_an_endpoint_nothing_of_tracing_is_registered()
