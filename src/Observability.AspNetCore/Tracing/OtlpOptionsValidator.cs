@@ -22,6 +22,11 @@ internal sealed class OtlpOptionsValidator(IConfiguration configuration) : IVali
             {
                 failures.AddError($"{settings.EndpointSource} must be an absolute http:// or https:// URL such as http://otel-collector:4318; was '{settings.Endpoint}'.");
             }
+            else if (settings.IsHttpProtobuf && EndsWithSignalPath(uri))
+            {
+                // The signal path is appended to this base URL, so ".../v1/traces" would send to ".../v1/traces/v1/traces".
+                failures.AddError($"{settings.EndpointSource} is the collector's base URL, without '/v1/traces' or '/v1/logs' (they are appended per signal); was '{settings.Endpoint}'.");
+            }
 
             if (!string.Equals(settings.Protocol, OtlpOptions.GrpcProtocol, StringComparison.OrdinalIgnoreCase) && !settings.IsHttpProtobuf)
             {
@@ -99,6 +104,12 @@ internal sealed class OtlpOptionsValidator(IConfiguration configuration) : IVali
                 failures.AddError($"{EnvironmentHeaders}: entry {i + 1} of {entries.Length} {problem} (values are secrets and not shown; entries are separated by commas).");
             }
         }
+    }
+
+    private static bool EndsWithSignalPath(Uri uri)
+    {
+        var path = uri.AbsolutePath.TrimEnd('/');
+        return path.EndsWith("/v1/traces", StringComparison.OrdinalIgnoreCase) || path.EndsWith("/v1/logs", StringComparison.OrdinalIgnoreCase);
     }
 
     private static bool IsToken(string name)

@@ -50,6 +50,18 @@ public sealed class OtlpConfigurationTests
     }
 
     [Theory]
+    [InlineData("Observability:Otlp:Endpoint", "http://127.0.0.1:4318/v1/traces")]
+    [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318/otlp/v1/logs/")]
+    public void An_http_endpoint_with_the_signal_path_stops_startup_as_it_would_export_to_the_path_twice(string key, string value)
+    {
+        var ex = TestApp.StartupError(new Dictionary<string, string?> { [key] = value, ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf" });
+
+        var validation = Assert.IsType<OptionsValidationException>(ex);
+        Assert.Contains($"{key} is the collector's base URL, without '/v1/traces' or '/v1/logs'", validation.Message, StringComparison.Ordinal);
+        Assert.Contains($"'{value}'", validation.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("Observability:Otlp:Protocol", "Observability:Otlp:Protocol")]
     [InlineData("OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")]
     public void An_unknown_protocol_stops_startup_naming_where_it_came_from(string key, string named)
