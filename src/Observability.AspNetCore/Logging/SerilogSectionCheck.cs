@@ -171,6 +171,20 @@ internal static class SerilogSectionCheck
         }
 
         var methods = new List<MethodInfo>();
+
+        // Serilog.Settings.Configuration's own surrogates ("Sink" taking sink, "With" taking filter, "Logger"), internal
+        // and named unlike the instance methods they wrap: read from the version loaded, as it offers them.
+        if (typeof(ConfigurationLoggerConfigurationExtensions).Assembly.GetType("Serilog.Settings.Configuration.SurrogateConfigurationMethods") is { } surrogates)
+        {
+            foreach (var method in surrogates.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            {
+                if (method.GetParameters().Length > 0)
+                {
+                    methods.Add(method);
+                }
+            }
+        }
+
         foreach (var assembly in assemblies)
         {
             Type[] types;

@@ -184,6 +184,39 @@ public sealed class SerilogConfigurationTests
         }
     }
 
+    [Fact]
+    public async Task Serilogs_own_surrogate_methods_take_their_documented_arguments()
+    {
+        // Serilog.Settings.Configuration offers WriteTo "Sink" (sink) and Filter "With" (filter) through internal
+        // surrogates whose argument names differ from the instance methods they wrap (logEventSink, filters).
+        await using var app = await TestApp.StartAsync(a => a.MapGet("/", () => "ok"), new Dictionary<string, string?>
+        {
+            ["Serilog:WriteTo:0:Name"] = "Sink",
+            ["Serilog:WriteTo:0:Args:sink"] = typeof(CountingSink).AssemblyQualifiedName,
+            ["Serilog:Filter:0:Name"] = "With",
+            ["Serilog:Filter:0:Args:filter"] = typeof(PassAllFilter).AssemblyQualifiedName,
+        });
+
+        var response = await app.Client.GetAsync("/");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True(CountingSink.Count > 0);
+    }
+
+    public sealed class CountingSink : Serilog.Core.ILogEventSink
+    {
+        private static int _count;
+
+        public static int Count => Volatile.Read(ref _count);
+
+        public void Emit(Serilog.Events.LogEvent logEvent) => Interlocked.Increment(ref _count);
+    }
+
+    public sealed class PassAllFilter : Serilog.Core.ILogEventFilter
+    {
+        public bool IsEnabled(Serilog.Events.LogEvent logEvent) => true;
+    }
+
     [Theory]
     [InlineData("Serilog:Using:0", "Serilog.Sinks.NoSuchAssembly")]
     [InlineData("Serilog:WriteTo:0:Args:fileSizeLimitBytes", "ten")]
