@@ -53,7 +53,8 @@ internal sealed class OtlpLogSink : IEventExportSink, IDisposable
 
                 // The exports' own HTTP calls are not traced, as the trace exporter's are not.
                 o.OnBeginSuppressInstrumentation = SuppressInstrumentationScope.Begin;
-                foreach (var (name, value) in Headers(exporter.Headers))
+                // Decoded as the trace exporter decodes them (the whole text, then split), so both send the same values.
+                foreach (var (name, value) in Headers(exporter.Headers is { } headers ? Uri.UnescapeDataString(headers) : null))
                 {
                     o.Headers[name] = value;
                 }

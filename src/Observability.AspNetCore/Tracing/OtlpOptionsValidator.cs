@@ -25,7 +25,8 @@ internal sealed class OtlpOptionsValidator(IConfiguration configuration) : IVali
             else if (settings.IsHttpProtobuf && EndsWithSignalPath(uri))
             {
                 // The signal path is appended to this base URL, so ".../v1/traces" would send to ".../v1/traces/v1/traces".
-                failures.AddError($"{settings.EndpointSource} is the collector's base URL, without '/v1/traces' or '/v1/logs' (they are appended per signal); was '{settings.Endpoint}'.");
+                // Scheme, host and path only: user info or a query could hold a token.
+                failures.AddError($"{settings.EndpointSource} is the collector's base URL, without '/v1/traces' or '/v1/logs' (they are appended per signal); was '{uri.Scheme}://{uri.Authority}{uri.AbsolutePath}'.");
             }
 
             if (!string.Equals(settings.Protocol, OtlpOptions.GrpcProtocol, StringComparison.OrdinalIgnoreCase) && !settings.IsHttpProtobuf)
@@ -91,17 +92,19 @@ internal sealed class OtlpOptionsValidator(IConfiguration configuration) : IVali
             return;
         }
 
+        // The exporter stops at a trailing comma and trims each value, so neither is a mistake here.
         var entries = Uri.UnescapeDataString(headers).Split(',');
-        for (var i = 0; i < entries.Length; i++)
+        var count = entries.Length > 1 && entries[^1].Length == 0 ? entries.Length - 1 : entries.Length;
+        for (var i = 0; i < count; i++)
         {
             var equals = entries[i].IndexOf('=', StringComparison.Ordinal);
             var problem = equals < 0 ? "is not name=value"
                 : !IsToken(entries[i][..equals].Trim()) ? "does not start with an HTTP header name (letters, digits and !#$%&'*+-.^_`|~) before '='"
-                : entries[i].AsSpan(equals + 1).IndexOfAny('\r', '\n') >= 0 ? "has a line break in its value"
+                : entries[i].AsSpan(equals + 1).Trim().IndexOfAny('\r', '\n') >= 0 ? "has a line break in its value"
                 : null;
             if (problem is not null)
             {
-                failures.AddError($"{EnvironmentHeaders}: entry {i + 1} of {entries.Length} {problem} (values are secrets and not shown; entries are separated by commas).");
+                failures.AddError($"{EnvironmentHeaders}: entry {i + 1} of {count} {problem} (values are secrets and not shown; entries are separated by commas).");
             }
         }
     }

@@ -133,7 +133,8 @@ internal static class TracingRegistration
         exporter.Endpoint = settings.TracesUri();
         if (options.Headers is { Count: > 0 } headers)
         {
-            exporter.Headers = string.Join(',', headers.Select(static h => h.Key + "=" + h.Value));
+            // The exporter URL-decodes its header text, so a '%' in a configured value is escaped to reach it unchanged.
+            exporter.Headers = string.Join(',', headers.Select(static h => h.Key + "=" + Uri.EscapeDataString(h.Value)));
         }
     }
 

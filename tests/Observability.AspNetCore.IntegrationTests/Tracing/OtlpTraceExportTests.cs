@@ -160,15 +160,21 @@ public sealed class OtlpTraceExportTests
     [InlineData("grpc")]
     public async Task Configured_headers_reach_the_collector_and_no_log_line_shows_their_values(string protocol)
     {
-        const string Secret = "hc-7f3a9e1b-api-key";
+        // A '%' and a space: the exporter URL-decodes header text, and the configured value must still arrive unchanged.
+        const string Secret = "hc-7f3a%41 9e1b-api-key";
         await using var receiver = await OtlpReceiver.StartAsync();
         var environment = TracingTo(receiver, protocol);
         environment["Observability__Otlp__Endpoint"] = protocol == "grpc" ? receiver.GrpcEndpoint : receiver.Endpoint;
         environment["Observability__Otlp__Headers__x-honeycomb-team"] = Secret;
+        environment["Observability__Otlp__Logs"] = "true";
         await using var sample = await SampleApiProcess.StartAsync(environment);
 
         var spanId = await RequestSpanIdAsync(sample, "/api/items");
         await receiver.WaitForSpansAsync(all => all.Any(s => s.SpanId == spanId));
+        await receiver.WaitForLogRecordsAsync(all => all.Count > 0);
+
+        // Span and log exports alike carry the value exactly as configured.
+        Assert.True(receiver.LogExports > 0);
         Assert.All(receiver.ExportHeaders, h => Assert.Equal(Secret, h["x-honeycomb-team"]));
         Assert.Contains(sample.App.JsonLines(), e => e.TryGetProperty("EventId", out var id) && id.StringProperty("Name") == "TracingEnabled");
         Assert.DoesNotContain(Secret, sample.App.OutputDump, StringComparison.Ordinal);
