@@ -202,7 +202,9 @@ internal sealed class HealthOptionsValidator(IConfiguration configuration, IOpti
             }
 
             var name = segment.Split('=', 2)[0].Trim();
-            afterPassword |= name.Equals("password", StringComparison.OrdinalIgnoreCase) || name.Equals("pwd", StringComparison.OrdinalIgnoreCase);
+            // Npgsql takes Password, PSW and PWD (and SSL Password); Redis takes password.
+            afterPassword |= name.Contains("password", StringComparison.OrdinalIgnoreCase)
+                || name.Equals("pwd", StringComparison.OrdinalIgnoreCase) || name.Equals("psw", StringComparison.OrdinalIgnoreCase);
         }
 
         return hidden
