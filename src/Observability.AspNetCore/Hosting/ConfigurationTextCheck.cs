@@ -39,6 +39,14 @@ internal sealed class ConfigurationTextCheck(IConfiguration configuration) : ICo
             }
 
             var propertyType = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            // JSON's empty [] and {} arrive as "": no text there.
+            if (!string.IsNullOrEmpty(child.Value) && (IsOptionsType(propertyType) || ElementType(propertyType) is not null))
+            {
+                // The binder would quote the text in its own message, and a connection string written here holds a password.
+                failures.AddError($"{child.Path} is a {(IsOptionsType(propertyType) ? "section of settings" : "list")}, written {child.Path}:<setting>{(IsOptionsType(propertyType) ? "" : " with 0, 1, ... as settings")}; it was given one text (not shown: it may hold a secret).");
+                continue;
+            }
+
             if (IsOptionsType(propertyType))
             {
                 UnknownKeys(child, propertyType, failures);
@@ -139,5 +147,6 @@ internal sealed class ConfigurationTextCheck(IConfiguration configuration) : ICo
         && (definition == typeof(IDictionary<,>) || definition == typeof(Dictionary<,>) || definition == typeof(IReadOnlyDictionary<,>));
 
     private static Type? ElementType(Type type) =>
-        type != typeof(string) && type.IsGenericType && typeof(IEnumerable).IsAssignableFrom(type) && type.GetGenericArguments() is [var element] ? element : null;
+        type.IsArray ? type.GetElementType()
+        : type != typeof(string) && type.IsGenericType && typeof(IEnumerable).IsAssignableFrom(type) && type.GetGenericArguments() is [var element] ? element : null;
 }

@@ -69,6 +69,29 @@ public sealed class UnknownKeyTests
         Assert.DoesNotContain("secret", message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Observability:Health:Postgres", "Host=db;Password=SECRETVALUE", "Observability:Health:Postgres is a section of settings")]
+    [InlineData("Observability:Metrics:AllowedNetworks", "10.0.0.0/8,SECRETVALUE", "Observability:Metrics:AllowedNetworks is a list")]
+    public void Text_where_a_section_or_a_list_belongs_stops_startup_naming_the_key_not_the_text(string key, string value, string expected)
+    {
+        var ex = TestApp.StartupError(new Dictionary<string, string?> { [key] = value });
+
+        var validation = Assert.IsType<OptionsValidationException>(ex);
+        Assert.Contains(expected, validation.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("SECRETVALUE", ex!.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Empty_json_lists_and_sections_start()
+    {
+        // appsettings.json's "AllowedNetworks": [] and "Postgres": {} reach configuration as empty text.
+        Assert.Null(TestApp.StartupError(new Dictionary<string, string?>
+        {
+            ["Observability:Metrics:AllowedNetworks"] = "",
+            ["Observability:Health:Postgres"] = "",
+        }));
+    }
+
     [Fact]
     public void Known_keys_at_every_depth_and_any_otlp_header_start()
     {
