@@ -9,7 +9,7 @@ namespace Observability.AspNetCore.Core;
 /// <para>
 /// Lock-free: a ring of the last N grants' times, one slot per grant in turn; a grant is allowed when the one N grants
 /// earlier is at least a second old, and is claimed with a compare-exchange on its slot. Each slot packs the grant's time
-/// (44 bits of 100 µs, 55 years) with its generation (which turn of the ring it belongs to), so a thread that finds its
+/// (43 usable bits of 100 µs: 27 years of uptime) with its generation (which turn of the ring it belongs to), so a thread that finds its
 /// slot claimed but the count not yet advanced can tell that apart from a spent budget.
 /// </para>
 /// </summary>

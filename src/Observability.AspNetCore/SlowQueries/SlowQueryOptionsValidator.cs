@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Core;
 
 namespace Observability.AspNetCore.SlowQueries;
 
@@ -25,9 +26,9 @@ internal sealed class SlowQueryOptionsValidator : IValidateOptions<Observability
             failures.AddError($"Observability:SlowQueries:RepeatedQueryThreshold must be 0 (disables) or >= 2; was {queries.RepeatedQueryThreshold}.");
         }
 
-        if (queries.MaxWarningsPerSecond < 1)
+        if (queries.MaxWarningsPerSecond is < 1 or > WarningBudget.MaxRingSize)
         {
-            failures.AddError($"Observability:SlowQueries:MaxWarningsPerSecond must be >= 1; was {queries.MaxWarningsPerSecond}.");
+            failures.AddError($"Observability:SlowQueries:MaxWarningsPerSecond must be between 1 and {WarningBudget.MaxRingSize}; was {queries.MaxWarningsPerSecond}.");
         }
 
         return failures.Build();

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Observability.AspNetCore.Core;
 
 namespace Observability.AspNetCore.SlowRequests;
 
@@ -19,9 +20,9 @@ internal sealed class SlowRequestOptionsValidator : IValidateOptions<Observabili
             failures.AddError($"Observability:SlowRequests:HungAfterMs must be >= 0 (0 disables); was {slow.HungAfterMs}.");
         }
 
-        if (slow.MaxWarningsPerSecond < 1)
+        if (slow.MaxWarningsPerSecond is < 1 or > WarningBudget.MaxRingSize)
         {
-            failures.AddError($"Observability:SlowRequests:MaxWarningsPerSecond must be >= 1; was {slow.MaxWarningsPerSecond}.");
+            failures.AddError($"Observability:SlowRequests:MaxWarningsPerSecond must be between 1 and {WarningBudget.MaxRingSize}; was {slow.MaxWarningsPerSecond}.");
         }
 
         if (slow.Routes is { } routes)

@@ -14,7 +14,8 @@ public sealed class SlowQueryOptionsValidationTests
     [InlineData("MaxCommandTextLength", "0", "Observability:SlowQueries:MaxCommandTextLength must be >= 1; was 0.")]
     [InlineData("RepeatedQueryThreshold", "-3", "Observability:SlowQueries:RepeatedQueryThreshold must be 0 (disables) or >= 2; was -3.")]
     [InlineData("RepeatedQueryThreshold", "1", "Observability:SlowQueries:RepeatedQueryThreshold must be 0 (disables) or >= 2; was 1.")]
-    [InlineData("MaxWarningsPerSecond", "0", "Observability:SlowQueries:MaxWarningsPerSecond must be >= 1; was 0.")]
+    [InlineData("MaxWarningsPerSecond", "0", "Observability:SlowQueries:MaxWarningsPerSecond must be between 1 and 65536; was 0.")]
+    [InlineData("MaxWarningsPerSecond", "100000", "Observability:SlowQueries:MaxWarningsPerSecond must be between 1 and 65536; was 100000.")]
     public void Invalid_value_stops_startup_naming_the_key_and_the_value(string key, string value, string message)
     {
         var ex = BuildAndStart(new Dictionary<string, string?> { [$"Observability:SlowQueries:{key}"] = value });

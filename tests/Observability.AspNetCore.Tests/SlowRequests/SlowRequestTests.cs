@@ -405,7 +405,8 @@ public sealed class SlowRequestTests
     [Theory]
     [InlineData("Observability:SlowRequests:ThresholdMs", "-1", "Observability:SlowRequests:ThresholdMs must be >= 0 (0 disables); was -1.")]
     [InlineData("Observability:SlowRequests:HungAfterMs", "-10", "Observability:SlowRequests:HungAfterMs must be >= 0 (0 disables); was -10.")]
-    [InlineData("Observability:SlowRequests:MaxWarningsPerSecond", "0", "Observability:SlowRequests:MaxWarningsPerSecond must be >= 1; was 0.")]
+    [InlineData("Observability:SlowRequests:MaxWarningsPerSecond", "0", "Observability:SlowRequests:MaxWarningsPerSecond must be between 1 and 65536; was 0.")]
+    [InlineData("Observability:SlowRequests:MaxWarningsPerSecond", "65537", "Observability:SlowRequests:MaxWarningsPerSecond must be between 1 and 65536; was 65537.")]
     [InlineData("Observability:SlowRequests:Routes:0:ThresholdMs", "-3", "Observability:SlowRequests:Routes:0:ThresholdMs must be >= 0 (0 disables); was -3.")]
     public void Bad_slow_request_setting_stops_startup_naming_key_and_value(string key, string value, string expected)
     {
