@@ -41,13 +41,13 @@ public static class ObservabilityHostingExtensions
 
         services.AddSingleton<ObservabilityMarker>();
 
-        // Registered before Bind so it runs first: the binder's messages name neither an unknown key in full nor the
-        // names an enum key takes.
-        services.AddSingleton<IConfigureOptions<ObservabilityOptions>>(new ConfigurationTextCheck(builder.Configuration));
+        // Both checks run before Bind: the binder's messages name neither an unknown key in full nor the names an enum
+        // key takes, and they quote the text of a key that should be a section, secrets included.
         var configuration = builder.Configuration;
+        services.AddSingleton<IConfigureOptions<ObservabilityOptions>>(new ConfigurationTextCheck(configuration));
         var options = services.AddOptions<ObservabilityOptions>()
             .Configure(_ => OtlpOptionsValidator.ThrowIfHeadersAreText(configuration))
-            .Bind(builder.Configuration.GetSection(ObservabilityOptions.SectionName), static b => b.ErrorOnUnknownConfiguration = true);
+            .Bind(configuration.GetSection(ObservabilityOptions.SectionName), static b => b.ErrorOnUnknownConfiguration = true);
         if (configure is not null)
         {
             options.Configure(configure);
